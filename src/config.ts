@@ -1,0 +1,123 @@
+/**
+ * The one place that reads the environment. Every variable is validated once, at boot; a bad value stops
+ * the process with a single line naming the variable (see `loadConfig`). The names are a contract with
+ * operators and scripts: see the configuration table in README.md.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port')
+  .transform((v) => {
+    const i = v.lastIndexOf(':');
+    return { host: v.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(v.slice(i + 1)) };
+  });
+const optionalString = z.string().min(1).optional();
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+      .optional(),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    WEB_PORT: port.default(8080),
+    IMAP_PORT: port.default(1143),
+    IMAPS_PORT: port.default(1993),
+    SMTP_PORT: port.default(1587),
+    TLS_CERT: optionalString,
+    TLS_KEY: optionalString,
+    PUBLIC_URL: z.url().optional(),
+    UPSTREAM_IMAP: hostPort.optional(),
+    UPSTREAM_IMAP_TLS: bool.default(false),
+    UPSTREAM_SMTP: hostPort.optional(),
+    UPSTREAM_MASTER_USER: optionalString,
+    UPSTREAM_MASTER_PASSWORD: optionalString,
+    UPSTREAM_RESTRICTED_MASTER_USER: optionalString,
+    UPSTREAM_RESTRICTED_MASTER_PASSWORD: optionalString,
+    SMS_PROVIDER: z.enum(['console', 'twilio']).default('console'),
+    TWILIO_ACCOUNT_SID: optionalString,
+    TWILIO_AUTH_TOKEN: optionalString,
+    TWILIO_FROM: optionalString,
+    TWILIO_MESSAGING_SERVICE_SID: optionalString,
+    TWILIO_API_BASE: z.url().optional(),
+    SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** argon2id cost for passwords people choose. Defaults follow RFC 9106 §4 (second recommendation). */
+    ARGON2_MEMORY_KIB: z.coerce.number().int().min(8).default(65536),
+    ARGON2_TIME_COST: z.coerce.number().int().min(1).default(3),
+    ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(4),
+    MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
+  })
+  .superRefine((c, ctx) => {
+    const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (Boolean(c.TLS_CERT) !== Boolean(c.TLS_KEY)) fail(c.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT', 'TLS_CERT and TLS_KEY go together');
+    if (c.UPSTREAM_IMAP && !(c.UPSTREAM_MASTER_USER && c.UPSTREAM_MASTER_PASSWORD))
+      fail('UPSTREAM_MASTER_USER', 'required (with UPSTREAM_MASTER_PASSWORD) when UPSTREAM_IMAP is set');
+    if (Boolean(c.UPSTREAM_RESTRICTED_MASTER_USER) !== Boolean(c.UPSTREAM_RESTRICTED_MASTER_PASSWORD))
+      fail('UPSTREAM_RESTRICTED_MASTER_PASSWORD', 'UPSTREAM_RESTRICTED_MASTER_USER and its password go together');
+    for (const name of ['UPSTREAM_MASTER_USER', 'UPSTREAM_RESTRICTED_MASTER_USER'] as const) {
+      if (c[name]?.includes('*')) fail(name, 'must not contain the master separator "*"');
+    }
+    if (c.SMS_PROVIDER === 'twilio') {
+      if (!c.TWILIO_ACCOUNT_SID) fail('TWILIO_ACCOUNT_SID', 'required when SMS_PROVIDER=twilio');
+      if (!c.TWILIO_AUTH_TOKEN) fail('TWILIO_AUTH_TOKEN', 'required when SMS_PROVIDER=twilio');
+      if (!c.TWILIO_FROM && !c.TWILIO_MESSAGING_SERVICE_SID)
+        fail('TWILIO_FROM', 'TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required when SMS_PROVIDER=twilio');
+    }
+    if (c.SMS_PROVIDER === 'console' && c.NODE_ENV === 'production')
+      fail('SMS_PROVIDER', 'the console provider delivers nothing; set SMS_PROVIDER=twilio in production');
+    if (c.NODE_ENV === 'production' && !c.SECRET_KEY) fail('SECRET_KEY', 'required in production');
+  });
+
+export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & {
+  DATA_DIR: string;
+  /** The web's external origin, without a trailing slash. */
+  PUBLIC_URL: string;
+};
+
+/** A configuration error, reported as one line naming the variable. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/**
+ * Validates an environment (process.env by default). Throws ConfigError whose message is one line:
+ * `invalid configuration: WEB_PORT: expected number, received "abc"`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = issue.path.join('.') || 'environment';
+    const received = name in present && !/PASSWORD|TOKEN|SECRET/.test(name) ? ` (got "${present[name]}")` : '';
+    throw new ConfigError(`invalid configuration: ${name}: ${issue.message}${received}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    DATA_DIR: path.resolve(c.DATA_DIR),
+    PUBLIC_URL: (c.PUBLIC_URL ?? `http://${c.HOST.includes(':') ? `[${c.HOST}]` : c.HOST}:${c.WEB_PORT}`).replace(/\/+$/, ''),
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process-wide configuration, read from process.env on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Replaces the process-wide configuration (tests and the CLI, which load it once with overrides). */
+export function setConfig(next: Config): void {
+  cached = next;
+}

@@ -1,0 +1,277 @@
+/**
+ * The whole database schema, one file for drizzle-kit. Both drivers (PostgreSQL and embedded PGlite) run
+ * the same migrations generated from it (`npm run db:generate`, output in drizzle/, never hand-edited).
+ *
+ * Money and single-use secrets rely on the database, not on application locks:
+ *  - credit_accounts.balance has CHECK (balance >= 0); debits are guarded UPDATEs;
+ *  - one-time codes and SMS challenges are consumed with `UPDATE … WHERE used_at IS NULL RETURNING`.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const tstz = (name: string) => timestamp(name, { withTimezone: true });
+
+export const users = pgTable('users', {
+  id: serial('id').primaryKey(),
+  username: text('username').notNull().unique(),
+  /** argon2id (PHC string). Null for an account whose member has not chosen a password yet. */
+  passwordHash: text('password_hash'),
+  /** Mailbox name on the upstream store (the SASL authzid). */
+  upstreamUser: text('upstream_user').notNull(),
+  disabled: boolean('disabled').notNull().default(false),
+  /** Set when an administrator created the account: the first login must choose a password. */
+  mustChangePassword: boolean('must_change_password').notNull().default(false),
+  passwordChangedAt: tstz('password_changed_at').notNull().defaultNow(),
+  createdAt: createdAt(),
+});
+
+export const groups = pgTable('groups', {
+  id: serial('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  kind: text('kind', { enum: ['business', 'family'] }).notNull(),
+  /** "Allow SMS two-factor logins": members' SMS codes are paid from the group's credits. */
+  allowSms: boolean('allow_sms').notNull().default(false),
+  createdAt: createdAt(),
+});
+
+/** A user belongs to at most one business or family, so "who pays" has one answer. */
+export const groupMembers = pgTable(
+  'group_members',
+  {
+    groupId: integer('group_id').notNull().references(() => groups.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    isAdmin: boolean('is_admin').notNull().default(false),
+    addedAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), uniqueIndex('group_members_user_unique').on(t.userId)],
+);
+
+export const personalities = pgTable(
+  'personalities',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    email: text('email').notNull(),
+    /** E.164, e.g. +447700900123. */
+    mobile: text('mobile'),
+    isDefault: boolean('is_default').notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('personalities_user_idx').on(t.userId),
+    uniqueIndex('personalities_one_default').on(t.userId).where(sql`${t.isDefault}`),
+  ],
+);
+
+export const loginKinds = ['password', 'otp', 'sms', 'app'] as const;
+export type LoginKind = (typeof loginKinds)[number];
+export const services = ['web', 'imap', 'smtp'] as const;
+export type Service = (typeof services)[number];
+
+export const altLogins = pgTable(
+  'alt_logins',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: loginKinds }).notNull(),
+    label: text('label').notNull(),
+    restricted: boolean('restricted').notNull().default(false),
+    services: text('services').array().notNull(),
+    /**
+     * password/sms: argon2id of the chosen secret. app: HMAC-SHA-256(SECRET_KEY, secret), found by index.
+     * otp: null (the codes live in otp_codes).
+     */
+    secretHash: text('secret_hash'),
+    createdAt: createdAt(),
+    lastUsedAt: tstz('last_used_at'),
+    useCount: integer('use_count').notNull().default(0),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('alt_logins_user_idx').on(t.userId), index('alt_logins_secret_idx').on(t.secretHash)],
+);
+
+export const otpCodes = pgTable(
+  'otp_codes',
+  {
+    id: serial('id').primaryKey(),
+    loginId: integer('login_id').notNull().references(() => altLogins.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    /** Position on the printed list (1-based). */
+    n: integer('n').notNull(),
+    /** HMAC-SHA-256(SECRET_KEY, userId ":" code): one indexed lookup per login attempt. */
+    codeHash: text('code_hash').notNull(),
+    usedAt: tstz('used_at'),
+  },
+  (t) => [uniqueIndex('otp_codes_user_hash').on(t.userId, t.codeHash), index('otp_codes_login_idx').on(t.loginId)],
+);
+
+export const smsChallenges = pgTable(
+  'sms_challenges',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    loginId: integer('login_id').notNull().references(() => altLogins.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    /** Last digits of the number the code went to, for "•••• ••42". */
+    sentToHint: text('sent_to_hint').notNull(),
+    smsMessageId: integer('sms_message_id'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+    consumedAt: tstz('consumed_at'),
+    voidedAt: tstz('voided_at'),
+  },
+  (t) => [index('sms_challenges_login_idx').on(t.loginId, t.createdAt)],
+);
+
+/** Failure counters shared by every instance: key is `user:<id>` or `ip:<address>`. */
+export const throttle = pgTable('throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lastFailureAt: tstz('last_failure_at').notNull().defaultNow(),
+  blockedUntil: tstz('blocked_until'),
+});
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: createdAt(),
+    event: text('event').notNull(),
+    userId: integer('user_id'),
+    groupId: integer('group_id'),
+    actorUserId: integer('actor_user_id'),
+    ip: text('ip'),
+    service: text('service'),
+    /** Non-secret facts only (method, reason, login id …). */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('audit_user_idx').on(t.userId, t.at), index('audit_group_idx').on(t.groupId, t.at)],
+);
+
+export const webSessions = pgTable(
+  'web_sessions',
+  {
+    /** The public half of the `id.secret` token. */
+    id: text('id').primaryKey(),
+    /** SHA-256 of the secret half: a stolen database does not yield live cookies. */
+    secretHash: text('secret_hash').notNull(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    loginId: integer('login_id'),
+    method: text('method').notNull(),
+    restricted: boolean('restricted').notNull(),
+    csrfToken: text('csrf_token').notNull(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: createdAt(),
+    lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
+    idleTimeoutSeconds: integer('idle_timeout_seconds').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    /** When the main password was last re-entered in this session (step-up). */
+    reauthAt: tstz('reauth_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [index('web_sessions_user_idx').on(t.userId)],
+);
+
+/** A personal or a group credit account; exactly one owner. */
+export const creditAccounts = pgTable(
+  'credit_accounts',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id').unique().references(() => users.id, { onDelete: 'cascade' }),
+    groupId: integer('group_id').unique().references(() => groups.id, { onDelete: 'cascade' }),
+    balance: integer('balance').notNull().default(0),
+  },
+  (t) => [
+    check('credit_balance_non_negative', sql`${t.balance} >= 0`),
+    check('credit_account_one_owner', sql`(${t.userId} IS NULL) <> (${t.groupId} IS NULL)`),
+  ],
+);
+
+export const ledgerKinds = ['purchase', 'sms_debit', 'refund', 'adjustment'] as const;
+
+/** Append-only: every balance equals the sum of its account's deltas. */
+export const creditLedger = pgTable(
+  'credit_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    accountId: integer('account_id').notNull().references(() => creditAccounts.id),
+    delta: integer('delta').notNull(),
+    kind: text('kind', { enum: ledgerKinds }).notNull(),
+    balanceAfter: integer('balance_after').notNull(),
+    /** Whose SMS it paid for (the member), when kind is sms_debit or refund. */
+    userId: integer('user_id'),
+    /** Who made the change (administrator, operator), when not the system. */
+    actorUserId: integer('actor_user_id'),
+    reason: text('reason'),
+    smsMessageId: integer('sms_message_id'),
+    orderId: integer('order_id'),
+    at: createdAt(),
+  },
+  (t) => [index('ledger_account_idx').on(t.accountId, t.at)],
+);
+
+export const smsMessages = pgTable(
+  'sms_messages',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id').notNull(),
+    accountId: integer('account_id').notNull().references(() => creditAccounts.id),
+    toNumber: text('to_number').notNull(),
+    provider: text('provider').notNull(),
+    providerSid: text('provider_sid').unique(),
+    status: text('status').notNull(),
+    errorCode: text('error_code'),
+    createdAt: createdAt(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    /** Set once, by the refund itself: a credit is refunded at most once. */
+    refundedAt: tstz('refunded_at'),
+  },
+  (t) => [index('sms_messages_user_idx').on(t.userId, t.createdAt), index('sms_messages_account_idx').on(t.accountId, t.createdAt)],
+);
+
+export const creditOrders = pgTable('credit_orders', {
+  id: serial('id').primaryKey(),
+  accountId: integer('account_id').notNull().references(() => creditAccounts.id),
+  /** One order per submitted form, whatever the number of submissions. */
+  idempotencyKey: text('idempotency_key').notNull().unique(),
+  credits: integer('credits').notNull(),
+  provider: text('provider').notNull(),
+  status: text('status', { enum: ['pending', 'paid', 'failed'] }).notNull(),
+  createdBy: integer('created_by'),
+  createdAt: createdAt(),
+  completedAt: tstz('completed_at'),
+});
+
+export const invoices = pgTable('invoices', {
+  id: serial('id').primaryKey(),
+  orderId: integer('order_id').notNull().unique().references(() => creditOrders.id),
+  credits: integer('credits').notNull(),
+  amountCents: integer('amount_cents').notNull(),
+  currency: text('currency').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Messages written by the console SMS provider, so the demo can show what a phone would have received. */
+export const smsOutbox = pgTable('sms_outbox', {
+  id: serial('id').primaryKey(),
+  toNumber: text('to_number').notNull(),
+  body: text('body').notNull(),
+  createdAt: createdAt(),
+});

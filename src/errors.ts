@@ -1,0 +1,51 @@
+/**
+ * One catalogue of coded errors. Every error a person can meet carries a stable `code` for the logs and a
+ * `userMessage`: one readable sentence, never a stack trace, SQL or secret.
+ */
+export const errorCatalogue = {
+  CONFIG_INVALID: 'The server is misconfigured.',
+  INVALID_INPUT: 'Some of the information entered is not valid.',
+  USERNAME_INVALID: 'Usernames may contain lowercase letters, digits, ".", "_", "-" and "@" only.',
+  USERNAME_TAKEN: 'That username is already taken.',
+  USER_NOT_FOUND: 'There is no such user.',
+  GROUP_NOT_FOUND: 'There is no such business or family.',
+  GROUP_NAME_TAKEN: 'A business or family with that name already exists.',
+  LOGIN_NOT_FOUND: 'There is no such alternative login.',
+  MOBILE_INVALID: 'That mobile number is not valid. Write it with its country code, e.g. +44 7700 900123.',
+  PASSWORD_TOO_SHORT: 'Passwords must be at least 8 characters long.',
+  AUTH_FAILED: 'Wrong username or password.',
+  AUTH_THROTTLED: 'Too many failed attempts. Please wait before trying again.',
+  SMS_NO_MOBILE: 'No mobile number is set on your default personality, so no code can be sent.',
+  SMS_NO_CREDITS: 'There are no SMS credits left to send your code.',
+  SMS_COOLDOWN: 'A code was sent a moment ago. Please wait before asking for another.',
+  SMS_RATE_LIMITED: 'Too many codes have been sent. Please try again later.',
+  SMS_COUNTRY_BLOCKED: 'Codes cannot be sent to numbers in that country.',
+  SMS_INVALID_NUMBER: 'The SMS could not be sent: fix the Mobile number on your default personality.',
+  SMS_PROVIDER_DOWN: 'The SMS could not be sent right now. Please try again later.',
+  UPSTREAM_UNAVAILABLE: 'The mail store is not reachable right now. Please try again later.',
+  FORBIDDEN: 'You are not allowed to do that.',
+  NOT_FOUND: 'Not found.',
+  INTERNAL: 'Something went wrong on our side. Please try again.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** A domain error: a stable code, a sentence a person can read, and context for the logs only. */
+export class PosternError extends Error {
+  readonly code: ErrorCode;
+  readonly userMessage: string;
+  readonly context: Record<string, unknown>;
+
+  constructor(code: ErrorCode, options: { message?: string; context?: Record<string, unknown>; cause?: unknown } = {}) {
+    const userMessage = options.message ?? errorCatalogue[code];
+    super(userMessage, { cause: options.cause });
+    this.name = 'PosternError';
+    this.code = code;
+    this.userMessage = userMessage;
+    this.context = options.context ?? {};
+  }
+}
+
+export function isPosternError(e: unknown, code?: ErrorCode): e is PosternError {
+  return e instanceof PosternError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,42 @@
+/**
+ * Once per test run: one private Dovecot (the same code as the dev upstream), shared by every file.
+ * Each test uses its own mailbox names, so files do not see each other's mail.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startDovecot } from '../../src/upstream/dev-dovecot.js';
+
+export interface DovecotInfo {
+  host: string;
+  port: number;
+  masterUser: string;
+  masterPassword: string;
+  restrictedMasterUser: string;
+  restrictedMasterPassword: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dovecot: DovecotInfo;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-dovecot-'));
+  // Installs dovecot-imapd when missing and we are root; otherwise fails loudly, never skips.
+  const dovecot = await startDovecot({ dir, install: true });
+  project.provide('dovecot', {
+    host: dovecot.host,
+    port: dovecot.port,
+    masterUser: dovecot.masterUser,
+    masterPassword: dovecot.masterPassword,
+    restrictedMasterUser: dovecot.restrictedMasterUser,
+    restrictedMasterPassword: dovecot.restrictedMasterPassword,
+  });
+  return async () => {
+    await dovecot.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
