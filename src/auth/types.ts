@@ -1,0 +1,49 @@
+/**
+ * The contract of the authentication core, shared by the web, the IMAP gateway and the SMTP listener.
+ * (Implementation: src/auth/authenticate.ts.)
+ */
+import type { LoginKind, Service } from '../db/schema.js';
+import type { ErrorCode } from '../errors.js';
+
+/** How a session was made: the main password, or one of the alternative login kinds. */
+export type AuthMethod = 'main' | LoginKind;
+
+export interface AuthRequest {
+  username: string;
+  secret: string;
+  service: Service;
+  /** Client address, for throttling and the audit log. */
+  ip: string;
+}
+
+export interface AuthSuccess {
+  ok: true;
+  userId: number;
+  username: string;
+  /** Mailbox name on the upstream store (SASL authzid). */
+  upstreamUser: string;
+  /** The alternative login used; null for the main password. */
+  loginId: number | null;
+  method: AuthMethod;
+  /** A restricted session can never delete or damage mail, nor change settings. */
+  restricted: boolean;
+}
+
+export type AuthFailure =
+  /** One generic failure for unknown user, wrong secret, disabled account, login not allowed for the service. */
+  | { ok: false; reason: 'failed' }
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
+  /** The SMS password was right: a code went out; only password + code (or the challenge) opens a session. */
+  | {
+      ok: false;
+      reason: 'sms-required';
+      challengeId: number;
+      /** Last two digits, for "•••• ••42". */
+      sentToHint: string;
+      expiresAt: Date;
+      resendAfterSeconds: number;
+    }
+  /** The SMS password was right but no code could be sent; message is one sentence for the user. */
+  | { ok: false; reason: 'sms-unavailable'; code: ErrorCode; message: string; retryAfterSeconds?: number };
+
+export type AuthResult = AuthSuccess | AuthFailure;
