@@ -19,7 +19,7 @@ describe('private Dovecot (dev upstream and test store)', () => {
     const lock = await c.getMailboxLock('INBOX');
     expect(await c.messageDelete('1:*')).toBe(true);
     lock.release();
-    expect((await c.status('INBOX', { messages: true })).messages).toBe(0);
+    expect(((await c.status('INBOX', { messages: true })) || { messages: -1 }).messages).toBe(0);
     await c.logout();
   });
 
@@ -30,7 +30,7 @@ describe('private Dovecot (dev upstream and test store)', () => {
     const lock = await c.getMailboxLock('INBOX');
     await c.messageDelete('1:*');
     lock.release();
-    expect((await c.status('INBOX', { messages: true })).messages).toBe(1);
+    expect(((await c.status('INBOX', { messages: true })) || { messages: -1 }).messages).toBe(1);
     await c.logout();
   });
 
