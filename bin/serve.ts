@@ -1,0 +1,111 @@
+/**
+ * `postern serve` (= `npm start`): web, IMAP gateway and SMTP submission in one process. Without
+ * UPSTREAM_IMAP it runs a private Dovecot under DATA_DIR (the dev upstream) and seeds a demo account.
+ */
+import path from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { config as loadedConfig, type Config } from '../src/config.js';
+import { createContext } from '../src/context.js';
+import type { CliCommand } from '../src/cli/command.js';
+import { formatDemoCredentials, seedDemo } from '../src/cli/demo.js';
+import { startDovecot, type DovecotInstance } from '../src/upstream/dev-dovecot.js';
+import { startImapGateway } from '../gateway/imap/server.js';
+import { createWebApp } from '../web/app.js';
+
+interface Closeable {
+  name: string;
+  close(): Promise<void>;
+}
+
+export const serveCommand: CliCommand = {
+  name: 'serve',
+  summary: 'run the web, IMAP and SMTP fronts (npm start)',
+  usage: 'serve',
+  needsContext: false,
+  async run(_args, io) {
+    let config: Config = loadedConfig();
+    const running: Closeable[] = [];
+    let dovecot: DovecotInstance | undefined;
+    if (!config.UPSTREAM_IMAP) {
+      io.stdout.write('No UPSTREAM_IMAP: starting a private Dovecot (dev upstream)…\n');
+      dovecot = await startDovecot({ dir: path.join(config.DATA_DIR, 'dovecot'), install: true });
+      running.push({ name: 'dovecot', close: () => dovecot!.stop() });
+      config = {
+        ...config,
+        UPSTREAM_IMAP: { host: dovecot.host, port: dovecot.port },
+        UPSTREAM_IMAP_TLS: false,
+        UPSTREAM_MASTER_USER: dovecot.masterUser,
+        UPSTREAM_MASTER_PASSWORD: dovecot.masterPassword,
+        UPSTREAM_RESTRICTED_MASTER_USER: dovecot.restrictedMasterUser,
+        UPSTREAM_RESTRICTED_MASTER_PASSWORD: dovecot.restrictedMasterPassword,
+      };
+    }
+    try {
+      const ctx = await createContext(config);
+      running.unshift({ name: 'database', close: () => ctx.database.close() });
+
+      const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT);
+      running.unshift({ name: 'web', close: () => closeServer(web.server) });
+      const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
+      running.unshift({ name: 'imap', close: () => imap.close() });
+
+      const hostForUrl = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+      ctx.log.info({ port: web.port }, 'web listening');
+      io.stdout.write(
+        [
+          `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
+          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
+          `  imap  ${hostForUrl}:${imap.port}`,
+          '',
+        ].join('\n'),
+      );
+      if (!config.DATABASE_URL || dovecot) {
+        const demo = await seedDemo(ctx);
+        if (demo.credentials) io.stdout.write(`Demo account${demo.created ? ' (new)' : ''}:\n${formatDemoCredentials(demo.credentials)}\n`);
+      }
+    } catch (e) {
+      await closeAll(running);
+      throw e;
+    }
+    await waitForSignal();
+    io.stdout.write('Shutting down…\n');
+    await closeAll(running);
+    return 0;
+  },
+};
+
+function listenWeb(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number) {
+  return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, (info) => resolve({ server, port: info.port }));
+    server.once('error', reject);
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+async function closeAll(running: Closeable[]): Promise<void> {
+  for (const r of running) {
+    try {
+      await r.close();
+    } catch {
+      // Keep closing the rest: a half-stopped process is worse than a noisy one.
+    }
+  }
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
