@@ -15,6 +15,8 @@ export interface DovecotInfo {
   masterPassword: string;
   restrictedMasterUser: string;
   restrictedMasterPassword: string;
+  /** Dovecot's log file, for tests that check what the store saw (e.g. the client address from ID). */
+  logPath: string;
 }
 
 declare module 'vitest' {
@@ -34,6 +36,7 @@ export default async function setup(project: TestProject) {
     masterPassword: dovecot.masterPassword,
     restrictedMasterUser: dovecot.restrictedMasterUser,
     restrictedMasterPassword: dovecot.restrictedMasterPassword,
+    logPath: path.join(dir, 'dovecot.log'),
   });
   return async () => {
     await dovecot.stop();

@@ -1,0 +1,171 @@
+/**
+ * Opening the upstream session for one authenticated client: connect to the store, refuse a PREAUTH
+ * greeting (we must choose the identity, RFC 9051 §7.1.4), send ID with the client's address, and log in
+ * with SASL PLAIN as authzid = mailbox user, authcid = master user (RFC 4616 §2).
+ *
+ * ID comes before AUTHENTICATE on purpose: Dovecot applies `x-originating-ip` only in its login process,
+ * and only from login_trusted_networks (the gateway is one).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+export interface UpstreamIdentity {
+  /** The master user (SASL authcid). */
+  authcid: string;
+  password: string;
+  /** The mailbox to act as (SASL authzid). */
+  authzid: string;
+}
+
+export interface UpstreamSession {
+  socket: net.Socket;
+  /** Capabilities the store announced after login (unfiltered). */
+  capabilities: string[];
+  /** Bytes already read past the login exchange (normally empty). */
+  leftover: Buffer;
+}
+
+/** Why the upstream session could not be opened; the client gets `NO [UNAVAILABLE]` in every case. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly code: 'UPSTREAM_UNREACHABLE' | 'UPSTREAM_PREAUTH' | 'UPSTREAM_LOGIN_REFUSED' | 'UPSTREAM_PROTOCOL',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const LOGIN_TIMEOUT_MS = 15_000;
+const MAX_LOGIN_LINE = 64 * 1024;
+
+/** Quoted string per RFC 9051 §4.3; callers only pass values without CR, LF or NUL. */
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+export async function openUpstream(
+  target: UpstreamTarget,
+  identity: UpstreamIdentity,
+  clientIp: string,
+  timeoutMs = LOGIN_TIMEOUT_MS,
+): Promise<UpstreamSession> {
+  const socket = await connect(target, timeoutMs);
+  const lines = new LoginLineReader(socket);
+  const deadline = setTimeout(() => socket.destroy(new UpstreamError('UPSTREAM_UNREACHABLE', 'login timed out')), timeoutMs);
+  try {
+    const greeting = await lines.next();
+    if (/^\* PREAUTH/i.test(greeting)) throw new UpstreamError('UPSTREAM_PREAUTH', 'the store greeted with PREAUTH');
+    if (!/^\* OK/i.test(greeting)) throw new UpstreamError('UPSTREAM_UNREACHABLE', 'the store did not greet with OK');
+
+    socket.write(`P1 ID ("name" "Postern" "x-originating-ip" ${quote(clientIp)})\r\n`);
+    await lines.untilTagged('P1');
+
+    const plain = Buffer.from(`${identity.authzid}\0${identity.authcid}\0${identity.password}`, 'utf8').toString('base64');
+    socket.write('P2 AUTHENTICATE PLAIN\r\n');
+    const cont = await lines.next();
+    if (!cont.startsWith('+')) throw new UpstreamError('UPSTREAM_PROTOCOL', 'the store refused AUTHENTICATE PLAIN');
+    socket.write(`${plain}\r\n`);
+    const done = await lines.untilTagged('P2');
+    if (!/^P2 OK/i.test(done)) throw new UpstreamError('UPSTREAM_LOGIN_REFUSED', 'the store refused the master login');
+
+    let capabilities = /\[CAPABILITY ([^\]]*)\]/i.exec(done)?.[1]?.split(' ');
+    if (!capabilities) {
+      socket.write('P3 CAPABILITY\r\n');
+      const untagged: string[] = [];
+      await lines.untilTagged('P3', untagged);
+      capabilities = untagged.find((l) => /^\* CAPABILITY /i.test(l))?.slice(13).split(' ') ?? [];
+    }
+    return { socket, capabilities, leftover: lines.detach() };
+  } catch (e) {
+    socket.destroy();
+    throw e instanceof UpstreamError ? e : new UpstreamError('UPSTREAM_UNREACHABLE', (e as Error).message);
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+function connect(target: UpstreamTarget, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = target.tls
+      ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host })
+      : net.connect(target.port, target.host);
+    const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), timeoutMs);
+    socket.once(target.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      resolve(socket);
+    });
+    const onError = (e: Error) => {
+      clearTimeout(timer);
+      reject(new UpstreamError('UPSTREAM_UNREACHABLE', e.message));
+    };
+    socket.once('error', onError);
+  });
+}
+
+/** CRLF lines during the short login exchange (no literals are expected there). */
+class LoginLineReader {
+  private buffer = Buffer.alloc(0);
+  private waiters: Array<{ resolve: (l: string) => void; reject: (e: Error) => void }> = [];
+  private failed: Error | null = null;
+  private readonly onData = (chunk: Buffer) => {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    this.drain();
+  };
+  private readonly onEnd = (e?: Error) => {
+    this.failed = new UpstreamError('UPSTREAM_UNREACHABLE', e?.message ?? 'the store closed the connection');
+    for (const w of this.waiters.splice(0)) w.reject(this.failed);
+  };
+
+  constructor(private readonly socket: net.Socket) {
+    socket.on('data', this.onData);
+    socket.once('error', this.onEnd);
+    socket.once('close', () => this.onEnd());
+  }
+
+  next(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.drain();
+    });
+  }
+
+  async untilTagged(tag: string, untagged: string[] = []): Promise<string> {
+    for (;;) {
+      const line = await this.next();
+      if (line.startsWith(`${tag} `)) return line;
+      untagged.push(line);
+    }
+  }
+
+  /** Stops reading; returns what was read but not consumed. */
+  detach(): Buffer {
+    this.socket.off('data', this.onData);
+    this.socket.removeAllListeners('error');
+    this.socket.removeAllListeners('close');
+    return this.buffer;
+  }
+
+  private drain(): void {
+    if (this.failed) {
+      for (const w of this.waiters.splice(0)) w.reject(this.failed);
+      return;
+    }
+    while (this.waiters.length) {
+      const end = this.buffer.indexOf('\r\n');
+      if (end < 0) {
+        if (this.buffer.length > MAX_LOGIN_LINE) this.onEnd(new Error('login response too long'));
+        return;
+      }
+      const line = this.buffer.subarray(0, end).toString('utf8');
+      this.buffer = this.buffer.subarray(end + 2);
+      this.waiters.shift()!.resolve(line);
+    }
+  }
+}
