@@ -1,0 +1,181 @@
+/**
+ * IMAP gateway benchmark (run by hand: `npm run bench:imap`; not part of npm test).
+ * Side by side in one run, the same raw client against Dovecot directly and through Postern (a real
+ * `postern serve` child process, so its RSS is the gateway's alone), on a 2,000-message, ~100 MB mailbox.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startDovecot } from '../src/upstream/dev-dovecot.js';
+import { RawImap } from './lib/raw-imap.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
+const MESSAGE_BYTES = 50 * 1024;
+const IDLE_SESSIONS = Number(process.env.BENCH_IDLE_SESSIONS ?? 1000);
+const BIG_BYTES = 50 * 1024 * 1024;
+const bin = path.resolve(import.meta.dirname, '../bin/postern.js');
+
+function message(i: number, size: number): Buffer {
+  const head = `From: bench@example.test\r\nSubject: bench ${i}\r\nMessage-ID: <b${i}@example.test>\r\n\r\n`;
+  const line = 'The quick brown fox jumps over the lazy dog 0123456789 abcdefghij\r\n';
+  const body = line.repeat(Math.ceil((size - head.length) / line.length));
+  return Buffer.from((head + body).slice(0, size));
+}
+
+function rssKiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+}
+
+function postern(args: string[], env: NodeJS.ProcessEnv, input?: string): string {
+  return execFileSync(process.execPath, [bin, ...args], { env, input, encoding: 'utf8' });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-bench-'));
+  fs.chmodSync(work, 0o755);
+  const dovecot = await startDovecot({ dir: path.join(work, 'dovecot'), maxSessions: IDLE_SESSIONS + 200 });
+  const direct = async () => {
+    const c = await RawImap.connect(dovecot.port);
+    await c.loginAsMaster('bench', dovecot.masterUser, dovecot.masterPassword);
+    return c;
+  };
+
+  console.log(`filling the mailbox: ${MESSAGES} × ${MESSAGE_BYTES / 1024} KiB and one ${BIG_BYTES >> 20} MiB message…`);
+  const filler = await direct();
+  for (let i = 1; i <= MESSAGES; i++) await filler.append('INBOX', message(i, MESSAGE_BYTES));
+  await filler.command('CREATE Big');
+  await filler.append('Big', message(0, BIG_BYTES));
+  filler.close();
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: path.join(work, 'data'),
+    DATABASE_URL: '',
+    WEB_PORT: '0',
+    IMAP_PORT: '0',
+    SMTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    UPSTREAM_IMAP: `127.0.0.1:${dovecot.port}`,
+    UPSTREAM_MASTER_USER: dovecot.masterUser,
+    UPSTREAM_MASTER_PASSWORD: dovecot.masterPassword,
+  };
+  const password = crypto.randomBytes(12).toString('base64url');
+  postern(['user', 'add', 'bench', '--password-stdin'], env, password);
+  const app = JSON.parse(postern(['altlogin', 'add', 'bench', '--kind', 'app', '--services', 'imap', '--label', 'bench', '--json'], env)) as { secret: string };
+
+  const child = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  while (!/imap\s+\S+:(\d+)/.test(out)) await sleep(100);
+  const gatewayPort = Number(/imap\s+\S+:(\d+)/.exec(out)![1]);
+  const viaGateway = async () => {
+    const c = await RawImap.connect(gatewayPort);
+    await c.login('bench', app.secret);
+    return c;
+  };
+
+  const rows: Array<[string, string, string, string]> = [];
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+  // 1. Bulk FETCH throughput (best of 3).
+  const fetchAll = async (open: () => Promise<RawImap>) => {
+    let best = 0;
+    for (let run = 0; run < 3; run++) {
+      const c = await open();
+      c.keepText = false;
+      await c.command('EXAMINE INBOX');
+      const t0 = performance.now();
+      const r = await c.command('FETCH 1:* BODY.PEEK[]');
+      const seconds = (performance.now() - t0) / 1000;
+      best = Math.max(best, r.bytes / seconds / 1024 / 1024);
+      c.close();
+    }
+    return best;
+  };
+  const fDirect = await fetchAll(direct);
+  const fGateway = await fetchAll(viaGateway);
+  rows.push(['FETCH 1:* BODY.PEEK[] (MiB/s)', fDirect.toFixed(0), fGateway.toFixed(0), ratio(fGateway, fDirect)]);
+
+  // 2. NOOP round trip p50.
+  const noop = async (open: () => Promise<RawImap>) => {
+    const c = await open();
+    const times: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const t0 = performance.now();
+      await c.command('NOOP');
+      times.push(performance.now() - t0);
+    }
+    c.close();
+    return percentile(times.slice(500).sort((a, b) => a - b), 50) * 1000;
+  };
+  const nDirect = await noop(direct);
+  const nGateway = await noop(viaGateway);
+  rows.push(['NOOP round trip p50 (µs)', nDirect.toFixed(0), nGateway.toFixed(0), ratio(nGateway, nDirect)]);
+
+  // 3. Reconnect and log in (auth cache warm for the app password).
+  const reconnect = async (open: () => Promise<RawImap>) => {
+    (await open()).close();
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < 5000) {
+      const c = await open();
+      await c.command('LOGOUT').catch(() => undefined);
+      c.close();
+      n++;
+    }
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const rDirect = await reconnect(direct);
+  const rGateway = await reconnect(viaGateway);
+  rows.push(['reconnect + login (logins/s)', rDirect.toFixed(0), rGateway.toFixed(0), ratio(rGateway, rDirect)]);
+
+  // 4. Sessions in IDLE: gateway RSS growth per session.
+  await sleep(500);
+  const before = rssKiB(child.pid!);
+  const idlers: RawImap[] = [];
+  for (let i = 0; i < IDLE_SESSIONS; i++) {
+    const c = await viaGateway();
+    await c.command('SELECT INBOX');
+    c.write(`i IDLE\r\n`);
+    idlers.push(c);
+  }
+  await sleep(2000);
+  const during = rssKiB(child.pid!);
+  const perSession = (during - before) / IDLE_SESSIONS;
+  rows.push([`${IDLE_SESSIONS} sessions in IDLE: gateway RSS growth per session (KiB)`, '—', perSession.toFixed(1), 'limit 20']);
+  for (const c of idlers) c.close();
+  await sleep(1000);
+
+  // 5. Fetching a 50 MB message: peak gateway RSS growth.
+  const base = rssKiB(child.pid!);
+  let peak = base;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(child.pid!))), 10);
+  const big = await viaGateway();
+  big.keepText = false;
+  await big.command('EXAMINE Big');
+  const r = await big.command('FETCH 1 BODY.PEEK[]');
+  clearInterval(sampler);
+  big.close();
+  rows.push([`FETCH of a ${BIG_BYTES >> 20} MiB message: gateway RSS growth (MiB)`, '—', ((peak - base) / 1024).toFixed(1), `limit 16 (${(r.bytes / 1048576).toFixed(0)} MiB read)`]);
+
+  console.log('\n| measurement | Dovecot direct | through Postern | ratio / bound |\n|---|---|---|---|');
+  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.on('exit', resolve));
+  await dovecot.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
