@@ -6,7 +6,7 @@
 import net from 'node:net';
 
 export class RawImap {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private pending: { tag: string; resolve: (r: { status: string; bytes: number; text: string }) => void; reject: (e: Error) => void } | null = null;
   private bytes = 0;
   private text = '';
