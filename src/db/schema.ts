@@ -232,6 +232,8 @@ export const smsMessages = pgTable(
   {
     id: serial('id').primaryKey(),
     userId: integer('user_id').notNull(),
+    /** The SMS login that asked for the code: the cool-down between sends is per login. */
+    loginId: integer('login_id'),
     accountId: integer('account_id').notNull().references(() => creditAccounts.id),
     toNumber: text('to_number').notNull(),
     provider: text('provider').notNull(),
