@@ -1,0 +1,68 @@
+/**
+ * Every reply the submission listener writes itself, in one place: the basic code, the enhanced status
+ * code (RFC 3463) and a sentence a person can read in their mail client's error box. smtp-server's own
+ * enhanced codes stay switched off because its fixed mapping would label a spoofed sender 5.1.3 and an
+ * unreachable upstream 4.3.0; the codes below are the ones RFC 3463 and RFC 4954 name for those cases.
+ */
+import type { AuthFailure } from '../../src/auth/types.js';
+
+/** An error smtp-server turns into a reply: `responseCode` and the text after it. */
+export class SmtpReply extends Error {
+  constructor(
+    readonly responseCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SmtpReply';
+  }
+}
+
+const reply = (code: number, text: string) => new SmtpReply(code, text);
+
+export const replies = {
+  authFailed: () => reply(535, '5.7.8 Authentication credentials invalid'),
+  /** RFC 4954 §6: 454 4.7.0 is the temporary authentication failure. */
+  throttled: (seconds: number) =>
+    reply(454, `4.7.0 Too many failed attempts; try again in ${Math.max(1, Math.ceil(seconds))} seconds`),
+  smsRequired: (hint: string) =>
+    reply(
+      535,
+      `5.7.8 A login code was sent by SMS to •••• ••${hint}. Log in again with your SMS password immediately followed by the code (no space)`,
+    ),
+  /** SMS trouble that may clear by itself (provider down, cool-down) is temporary; the rest needs the user. */
+  smsUnavailable: (message: string, temporary: boolean) =>
+    temporary ? reply(454, `4.7.0 ${message}`) : reply(535, `5.7.8 ${message}`),
+  authUnavailable: () => reply(454, '4.7.0 Authentication is temporarily unavailable; try again later'),
+  authRequired: () => reply(530, '5.7.0 Authentication required'),
+  authzidRefused: () => reply(535, '5.7.8 Authentication credentials invalid'),
+  senderNotOwned: (address: string) =>
+    reply(553, `5.7.1 Sender address <${address}> is not one of your addresses; add it as a personality first`),
+  nullSenderRefused: () => reply(553, '5.7.1 A message submitted by a user needs a sender address'),
+  tooManyRecipients: (max: number) => reply(452, `4.5.3 Too many recipients; at most ${max} per message`),
+  messageTooBig: (max: number) => reply(552, `5.3.4 Message exceeds the maximum size of ${max} bytes`),
+  upstreamDown: () => reply(451, '4.4.1 The outgoing mail server is not reachable; try again later'),
+  upstreamTemporary: (code: number) =>
+    reply(451, `4.4.2 The outgoing mail server deferred the message (it answered ${code}); try again later`),
+  upstreamRefused: (code: number) => reply(554, `5.0.0 The outgoing mail server refused the message (it answered ${code})`),
+  internal: () => reply(451, '4.3.0 Local error while relaying; try again later'),
+} as const;
+
+/** SMS failures that tend to clear by waiting, so mail clients should retry rather than ask for a password. */
+const temporarySmsCodes = new Set(['SMS_PROVIDER_DOWN', 'SMS_COOLDOWN', 'SMS_RATE_LIMITED']);
+
+/** Maps a failed `authenticate` to the reply the client sees. Unknown reasons fall back to the generic one. */
+export function replyForAuthFailure(result: AuthFailure): SmtpReply {
+  switch (result.reason) {
+    case 'throttled':
+      return replies.throttled(result.retryAfterSeconds);
+    case 'sms-required':
+      return replies.smsRequired(result.sentToHint);
+    case 'sms-unavailable':
+      return replies.smsUnavailable(
+        result.message,
+        temporarySmsCodes.has(result.code) || result.retryAfterSeconds !== undefined,
+      );
+    default:
+      return replies.authFailed();
+  }
+}

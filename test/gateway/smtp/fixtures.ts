@@ -1,0 +1,79 @@
+/**
+ * Shared set-up for the SMTP submission tests: users with personalities, a sink as upstream MTA, a
+ * listener, and nodemailer as the real mail client.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { AppContext } from '../../../src/context.js';
+import { createUser } from '../../../src/accounts/users.js';
+
+/** Creates a user whose default personality has the address `email`. */
+export function createSender(ctx: AppContext, username: string, password: string, email: string) {
+  return createUser(ctx, { username, password, email });
+}
+
+export interface ClientOptions {
+  port: number;
+  host?: string;
+  user?: string;
+  pass?: string;
+  method?: 'PLAIN' | 'LOGIN';
+  /** Refuse to talk without STARTTLS. */
+  requireTLS?: boolean;
+}
+
+/** A nodemailer transport, one connection per message, like a desktop mail client sending now and then. */
+export function mailClient(o: ClientOptions) {
+  return nodemailer.createTransport({
+    host: o.host ?? '127.0.0.1',
+    port: o.port,
+    secure: false,
+    requireTLS: o.requireTLS,
+    auth: o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : undefined,
+    authMethod: o.method,
+    tls: { rejectUnauthorized: false },
+    connectionTimeout: 5000,
+    greetingTimeout: 5000,
+    socketTimeout: 10_000,
+  });
+}
+
+/** A raw RFC 5322 message with CRLF line ends. */
+export function rawMessage(from: string, to: string, body: string, subject = 'Test'): string {
+  return `From: <${from}>\r\nTo: <${to}>\r\nSubject: ${subject}\r\nMessage-ID: <${Date.now()}.${Math.random()}@postern.test>\r\n\r\n${body}`;
+}
+
+/** What nodemailer's sendMail rejected with: the SMTP reply code and text. */
+export async function sendError(p: Promise<unknown>): Promise<{ responseCode?: number; response?: string; code?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { responseCode?: number; response?: string; code?: string };
+  }
+  throw new Error('expected the server to refuse the message');
+}
+
+/** A throwaway self-signed certificate for STARTTLS tests. */
+export function selfSignedCert(): { key: Buffer; cert: Buffer } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-cert-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=postern.test', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    return { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The machine's first non-loopback address: what a client on the network would connect to. */
+export function networkAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
+  }
+  throw new Error('this machine has no non-loopback IPv4 address; the transport-security tests need one');
+}
