@@ -48,6 +48,39 @@ const schema = z
     TWILIO_FROM: optionalString,
     TWILIO_MESSAGING_SERVICE_SID: optionalString,
     TWILIO_API_BASE: z.url().optional(),
+    /** SMS abuse limits (SMS pumping costs real money); checked before any credit is reserved. */
+    SMS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(60),
+    SMS_MAX_PER_USER_PER_HOUR: z.coerce.number().int().min(1).default(5),
+    SMS_MAX_PER_GROUP_PER_DAY: z.coerce.number().int().min(1).default(200),
+    /** Country calling codes SMS may go to, e.g. "1,44,49"; unset = everywhere. */
+    SMS_ALLOWED_COUNTRIES: z
+      .string()
+      .regex(/^\s*\+?\d{1,3}(\s*,\s*\+?\d{1,3})*\s*$/, 'expected calling codes like "1,44,49"')
+      .transform((v) => v.split(',').map((c) => c.trim().replace(/^\+/, '')))
+      .optional(),
+    /** The SMS text; {code} is replaced by the code. */
+    SMS_LOGIN_TEMPLATE: z
+      .string()
+      .refine((v) => v.includes('{code}'), 'must contain {code}')
+      .default('Your Postern login code is {code}. It expires in 10 minutes.'),
+    /** Credit packs on sale, "credits:price" in major currency units, e.g. "50:5.00,200:18.00". */
+    SMS_CREDIT_PACKS: z
+      .string()
+      .regex(/^\s*\d+:\d+(\.\d{1,2})?(\s*,\s*\d+:\d+(\.\d{1,2})?)*\s*$/, 'expected packs like "50:5.00,200:18.00"')
+      .transform((v) =>
+        v.split(',').map((p) => {
+          const [credits, price] = p.trim().split(':') as [string, string];
+          return { credits: Number(credits), amountCents: Math.round(Number(price) * 100) };
+        }),
+      )
+      .default([
+        { credits: 50, amountCents: 500 },
+        { credits: 200, amountCents: 1800 },
+        { credits: 1000, amountCents: 8000 },
+      ]),
+    SMS_CREDIT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like EUR').default('EUR'),
+    /** How credit orders are paid; "invoice" grants at once and bills later. */
+    PAYMENT_PROVIDER: z.enum(['invoice']).default('invoice'),
     SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** argon2id cost for passwords people choose. Defaults follow RFC 9106 §4 (second recommendation). */

@@ -8,6 +8,8 @@ import { openDatabase, type Database, type Db } from './db/client.js';
 import { log } from './log.js';
 import { PasswordHasher } from './auth/passwords.js';
 import { resolveSecretKey } from './secret-key.js';
+import { createSmsSender } from './sms/create-sender.js';
+import type { SmsSender } from './sms/sender.js';
 
 export interface AppContext {
   config: Config;
@@ -17,12 +19,15 @@ export interface AppContext {
   secretKey: Buffer;
   hasher: PasswordHasher;
   log: Logger;
+  /** The SMS provider chosen by SMS_PROVIDER (tests may pass their own). */
+  sms: SmsSender;
 }
 
 export interface ContextOptions {
   /** Use an already-open database (tests) instead of opening one from the configuration. */
   database?: Database;
   secretKey?: Buffer;
+  sms?: SmsSender;
 }
 
 /** Opens the database, applies migrations and assembles the context. */
@@ -42,5 +47,6 @@ export async function createContext(config: Config, options: ContextOptions = {}
       parallelism: config.ARGON2_PARALLELISM,
     }),
     log,
+    sms: options.sms ?? createSmsSender(config, database.db, log),
   };
 }
