@@ -1,16 +1,24 @@
-/** Users: create, find, change password, disable. */
+/** Users: create (with their default personality), find, set or change the password, disable. */
 import { eq } from 'drizzle-orm';
+import { audit } from '../audit.js';
+import { invalidateUser } from '../auth/auth-cache.js';
+import { dummyVerify } from '../auth/dummy-verify.js';
 import type { AppContext } from '../context.js';
 import { users } from '../db/schema.js';
 import { PosternError } from '../errors.js';
+import { createPersonality } from './personalities.js';
 import { assertValidUsername, normalizeUsername } from './usernames.js';
 
 export type User = typeof users.$inferSelect;
 
 export const MIN_PASSWORD_LENGTH = 8;
+/** argon2 accepts more, but a longer "password" is a paste accident or an attempt to burn CPU. */
+export const MAX_PASSWORD_LENGTH = 1024;
 
 export function assertPasswordAcceptable(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) throw new PosternError('PASSWORD_TOO_SHORT');
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new PosternError('INVALID_INPUT', { message: `Passwords may be at most ${MAX_PASSWORD_LENGTH} characters long.` });
 }
 
 export interface NewUser {
@@ -18,9 +26,17 @@ export interface NewUser {
   /** Absent: the member chooses one at first login (mustChangePassword). */
   password?: string;
   upstreamUser?: string;
+  /** Email of the default personality; defaults to the username. */
+  email?: string;
+  /** Mobile number of the default personality, validated to E.164. */
+  mobile?: string;
+  actorUserId?: number | null;
 }
 
-/** Creates a user; the username and upstream mailbox name are validated with the same rules. */
+/**
+ * Creates a user and their default personality (named after the user) in one transaction; the username
+ * and upstream mailbox name are validated with the same rules.
+ */
 export async function createUser(ctx: AppContext, input: NewUser): Promise<User> {
   const username = normalizeUsername(input.username);
   assertValidUsername(username);
@@ -28,21 +44,29 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
   assertValidUsername(upstreamUser);
   if (input.password !== undefined) assertPasswordAcceptable(input.password);
   const passwordHash = input.password !== undefined ? await ctx.hasher.hash(input.password) : null;
-  const [row] = await ctx.db
-    .insert(users)
-    .values({ username, upstreamUser, passwordHash, mustChangePassword: input.password === undefined })
-    .onConflictDoNothing({ target: users.username })
-    .returning();
-  if (!row) throw new PosternError('USERNAME_TAKEN', { context: { username } });
-  return row;
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(users)
+      .values({ username, upstreamUser, passwordHash, mustChangePassword: input.password === undefined })
+      .onConflictDoNothing({ target: users.username })
+      .returning();
+    if (!row) throw new PosternError('USERNAME_TAKEN', { context: { username } });
+    await createPersonality(
+      ctx,
+      { userId: row.id, name: username, email: input.email ?? username, mobile: input.mobile, isDefault: true, actorUserId: input.actorUserId },
+      tx,
+    );
+    await audit(tx, { event: 'user.created', userId: row.id, actorUserId: input.actorUserId, details: { upstreamUser } });
+    return row;
+  });
 }
 
-export async function findUserByName(ctx: AppContext, username: string): Promise<User | null> {
+export async function findUserByName(ctx: Pick<AppContext, 'db'>, username: string): Promise<User | null> {
   const [row] = await ctx.db.select().from(users).where(eq(users.username, normalizeUsername(username)));
   return row ?? null;
 }
 
-export async function findUserById(ctx: AppContext, id: number): Promise<User | null> {
+export async function findUserById(ctx: Pick<AppContext, 'db'>, id: number): Promise<User | null> {
   const [row] = await ctx.db.select().from(users).where(eq(users.id, id));
   return row ?? null;
 }
@@ -55,4 +79,61 @@ export async function requireUserByName(ctx: AppContext, username: string): Prom
 
 export async function listUsers(ctx: AppContext): Promise<User[]> {
   return ctx.db.select().from(users).orderBy(users.username);
+}
+
+/**
+ * Sets the main password (administrator reset, CLI, or after `changePassword` checked the old one).
+ * Cached mail logins of the user end at once, here and on other instances.
+ */
+export async function setPassword(
+  ctx: AppContext,
+  input: { userId: number; password: string; actorUserId?: number | null },
+): Promise<void> {
+  assertPasswordAcceptable(input.password);
+  const passwordHash = await ctx.hasher.hash(input.password);
+  await ctx.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(users)
+      .set({ passwordHash, mustChangePassword: false, passwordChangedAt: new Date() })
+      .where(eq(users.id, input.userId))
+      .returning({ id: users.id });
+    if (!rows.length) throw new PosternError('USER_NOT_FOUND');
+    await audit(tx, { event: 'password.changed', userId: input.userId, actorUserId: input.actorUserId ?? input.userId });
+  });
+  await invalidateUser(ctx, input.userId);
+}
+
+/** Checks the main password of a user (for step-up re-authentication); one argon2 verification. */
+export async function verifyMainPassword(ctx: AppContext, userId: number, password: string): Promise<boolean> {
+  const user = await findUserById(ctx, userId);
+  if (!user?.passwordHash || user.disabled) return dummyVerify(ctx.hasher, password);
+  return ctx.hasher.verify(user.passwordHash, password);
+}
+
+/** A user changing their own password: the current one must be right (PASSWORD_INCORRECT otherwise). */
+export async function changePassword(
+  ctx: AppContext,
+  input: { userId: number; currentPassword: string; newPassword: string },
+): Promise<void> {
+  assertPasswordAcceptable(input.newPassword);
+  if (!(await verifyMainPassword(ctx, input.userId, input.currentPassword))) throw new PosternError('PASSWORD_INCORRECT');
+  await setPassword(ctx, { userId: input.userId, password: input.newPassword, actorUserId: input.userId });
+}
+
+/** Disables (or re-enables) an account: every login fails like a wrong password; cached logins end now. */
+export async function setUserDisabled(
+  ctx: AppContext,
+  input: { userId: number; disabled: boolean; actorUserId?: number | null },
+): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const rows = await tx.update(users).set({ disabled: input.disabled }).where(eq(users.id, input.userId)).returning({ id: users.id });
+    if (!rows.length) throw new PosternError('USER_NOT_FOUND');
+    await audit(tx, { event: 'user.disabled', userId: input.userId, actorUserId: input.actorUserId, details: { disabled: input.disabled } });
+  });
+  await invalidateUser(ctx, input.userId);
+}
+
+/** Shorthand for `setUserDisabled(… disabled: true)`. */
+export function disableUser(ctx: AppContext, userId: number, actorUserId?: number | null): Promise<void> {
+  return setUserDisabled(ctx, { userId, disabled: true, actorUserId });
 }

@@ -1,0 +1,116 @@
+/**
+ * A short-lived memory of successful mail-protocol logins, so a client reconnecting every few seconds does
+ * not pay an argon2 verification each time. Only reusable secrets (main, alternate and app passwords) and
+ * only IMAP/SMTP are cached; one-time codes and SMS logins never are.
+ *
+ * The key is HMAC-SHA-256(SECRET_KEY, service, client address, username, secret): the secret itself is
+ * never kept, and a hit needs the same secret from the same address for the same service.
+ *
+ * Invalidation: revoking a login, changing a password or disabling a user calls `invalidateUser`, which
+ * drops the user's entries here at once and NOTIFYs other instances on the same PostgreSQL database
+ * (channel `postern_auth_cache`), which drop theirs on receipt — well within a second. A per-user
+ * generation number stops a login that was already verifying when the change happened from caching a
+ * stale success afterwards.
+ */
+import type { AppContext } from '../context.js';
+import type { Database } from '../db/client.js';
+import { keyedHash } from './keyed-hash.js';
+import type { AuthRequest, AuthSuccess } from './types.js';
+
+export const AUTH_CACHE_TTL_MS = 60_000;
+const MAX_ENTRIES = 50_000;
+const CHANNEL = 'postern_auth_cache';
+
+interface Entry {
+  result: AuthSuccess;
+  expiresAt: number;
+}
+
+export class AuthCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly keysByUser = new Map<number, Set<string>>();
+  private readonly generations = new Map<number, number>();
+  /** Resolves once this instance hears other instances' invalidations. */
+  readonly ready: Promise<void>;
+
+  constructor(
+    private readonly database: Database,
+    private readonly ttlMs = AUTH_CACHE_TTL_MS,
+  ) {
+    this.ready = database
+      .listen(CHANNEL, (payload) => {
+        const userId = Number(payload);
+        if (Number.isInteger(userId)) this.dropUser(userId);
+      })
+      .then(() => undefined);
+  }
+
+  /** The cached success for this exact request, if still fresh. */
+  get(key: string): AuthSuccess | null {
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return null;
+    }
+    return entry.result;
+  }
+
+  /** The user's generation: read it before verifying, pass it to `set`. */
+  generation(userId: number): number {
+    return this.generations.get(userId) ?? 0;
+  }
+
+  /** Remembers a success unless the user changed (generation moved) while it was being verified. */
+  set(key: string, result: AuthSuccess, generation: number): void {
+    if (this.generation(result.userId) !== generation) return;
+    if (this.entries.size >= MAX_ENTRIES) this.evictExpiredOrOldest();
+    this.entries.set(key, { result, expiresAt: Date.now() + this.ttlMs });
+    let keys = this.keysByUser.get(result.userId);
+    if (!keys) this.keysByUser.set(result.userId, (keys = new Set()));
+    keys.add(key);
+  }
+
+  dropUser(userId: number): void {
+    this.generations.set(userId, this.generation(userId) + 1);
+    for (const key of this.keysByUser.get(userId) ?? []) this.entries.delete(key);
+    this.keysByUser.delete(userId);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private evictExpiredOrOldest(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    // Map iteration is insertion order: the first entries are the oldest.
+    for (const key of this.entries.keys()) {
+      if (this.entries.size < MAX_ENTRIES) break;
+      this.entries.delete(key);
+    }
+  }
+}
+
+const caches = new WeakMap<Database, AuthCache>();
+
+/** The cache of this database handle (one per instance), created and subscribed on first use. */
+export function getAuthCache(ctx: Pick<AppContext, 'database'>): AuthCache {
+  let cache = caches.get(ctx.database);
+  if (!cache) caches.set(ctx.database, (cache = new AuthCache(ctx.database)));
+  return cache;
+}
+
+/** The cache key of a request: never the secret, only a keyed hash of it. */
+export function authCacheKey(ctx: Pick<AppContext, 'secretKey'>, req: AuthRequest, username: string): string {
+  return keyedHash(ctx.secretKey, 'auth-cache', req.service, req.ip, username, req.secret);
+}
+
+/**
+ * Forgets every cached login of a user, here at once and on other instances via NOTIFY. Call after
+ * revoking a login, changing a password or disabling the user (after the change is committed).
+ */
+export async function invalidateUser(ctx: Pick<AppContext, 'database'>, userId: number): Promise<void> {
+  getAuthCache(ctx).dropUser(userId);
+  await ctx.database.notify(CHANNEL, String(userId));
+}

@@ -1,0 +1,180 @@
+/**
+ * `authenticate`: the one login decision for the web, the IMAP gateway and the SMTP listener.
+ *
+ * Cost model (argon2 verifications per attempt; each costs ~130 ms of one core at production cost):
+ *   cached IMAP/SMTP login (main, alternate or app password): 0, and no database query;
+ *   app password: 0 — one HMAC, compared with the user's app logins (found by the keyed hash);
+ *   one-time code: 0 — one HMAC, consumed by one guarded UPDATE on the (user, hash) unique index;
+ *   main password: 1;
+ *   failure, unknown user, disabled user: 1 + A, where A is the number of the user's active alternate and
+ *     SMS passwords allowed for the service (0 for unknown/disabled users; A ≤ MAX_USER_CHOSEN_ALTERNATES
+ *     = 5, enforced at creation);
+ *   success with the k-th alternate/SMS password: 1 + k;
+ *   IMAP/SMTP "SMS password + 6-digit code": up to 1 + A + P, where P ≤ A is the number of SMS logins with
+ *     a code waiting (only tried when the secret ends in six digits).
+ * So every uncached path is bounded by 1 + 2 × 5 = 11 verifications, and by 1 for users without
+ * user-chosen alternates. Throttling is checked before any verification.
+ *
+ * Timing: unknown, disabled and password-less accounts go through the same steps with an empty login list
+ * and a dummy argon2 verification, so they fail in the time a wrong password takes for a user without
+ * alternates. (A user's alternates add verifications, which does tell an observer that account has them.)
+ */
+import { and, arrayContains, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { appPasswordHash, otpCodeHash } from '../accounts/alt-logins.js';
+import { MAX_PASSWORD_LENGTH, findUserByName, type User } from '../accounts/users.js';
+import { audit } from '../audit.js';
+import type { AppContext } from '../context.js';
+import { altLogins, otpCodes, users } from '../db/schema.js';
+import { normalizeUsername } from '../accounts/usernames.js';
+import { authCacheKey, getAuthCache } from './auth-cache.js';
+import { dummyVerify } from './dummy-verify.js';
+import { APP_PASSWORD_SYMBOLS, OTP_CODE_SYMBOLS, canonicalizeGenerated } from './generated-secrets.js';
+import { equalDigests } from './keyed-hash.js';
+import { recordLoginFailure, recordLoginSuccess, type Attempt } from './login-outcome.js';
+import { loginsWithPendingChallenge, startSmsChallenge, tryChallengeCode, SMS_CODE_DIGITS } from './sms-challenges.js';
+import { checkThrottle } from './throttle.js';
+import type { AuthMethod, AuthRequest, AuthResult } from './types.js';
+
+type AltLogin = typeof altLogins.$inferSelect;
+
+/** Methods whose secret can be presented again, and so may be cached for mail clients. */
+const REUSABLE: AuthMethod[] = ['main', 'password', 'app'];
+const SMS_SUFFIX = new RegExp(`^(.+)(\\d{${SMS_CODE_DIGITS}})$`, 's');
+
+/** Decides a login attempt. Never throws for bad credentials; see AuthResult for the outcomes. */
+export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<AuthResult> {
+  const username = normalizeUsername(req.username);
+  const cache = getAuthCache(ctx);
+  const cacheKey = req.service !== 'web' ? authCacheKey(ctx, req, username) : null;
+  const hit = cacheKey ? cache.get(cacheKey) : null;
+  if (hit) return hit;
+
+  const attempt: Attempt = { username, service: req.service, ip: req.ip };
+  const user = username && username.length <= 64 ? await findUserByName(ctx, username) : null;
+  const verdict = await checkThrottle(ctx, { username, ip: req.ip, userId: user?.id ?? null });
+  if (verdict.blocked) {
+    await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: verdict.retryAfterSeconds } });
+    return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+  }
+
+  const active = user && !user.disabled ? user : null;
+  const generation = active ? cache.generation(active.id) : 0;
+  // Never hand argon2 a megabyte: an over-long secret is simply wrong, at the usual cost.
+  const secret = req.secret.length <= MAX_PASSWORD_LENGTH ? req.secret : req.secret.slice(0, MAX_PASSWORD_LENGTH);
+  const outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH);
+
+  if (outcome.kind === 'success') {
+    const result = await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method);
+    if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
+    return result;
+  }
+  if (outcome.kind === 'sms') return outcome.result;
+  const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : !user.passwordHash ? 'no-password' : 'wrong-secret';
+  await recordLoginFailure(ctx, attempt, user?.id ?? null, reason);
+  return { ok: false, reason: 'failed' };
+}
+
+type Outcome =
+  | { kind: 'success'; user: User; login: AltLogin | null; method: AuthMethod }
+  | { kind: 'sms'; result: AuthResult }
+  | { kind: 'failed' };
+
+function who(user: User) {
+  return { userId: user.id, username: user.username, upstreamUser: user.upstreamUser };
+}
+
+/** The method detection, cheapest first; `user` is null for unknown or disabled accounts. */
+async function decide(ctx: AppContext, attempt: Attempt, user: User | null, secret: string, tooLong: boolean): Promise<Outcome> {
+  const logins = user && !tooLong ? await activeLogins(ctx, user.id, attempt) : [];
+
+  // 1. App password: one HMAC, compared in constant time with the user's app logins.
+  const appCanonical = canonicalizeGenerated(secret, APP_PASSWORD_SYMBOLS);
+  if (user && appCanonical) {
+    const hash = appPasswordHash(ctx, user.id, appCanonical);
+    const login = logins.find((l) => l.kind === 'app' && l.secretHash && equalDigests(l.secretHash, hash));
+    if (login) return { kind: 'success', user, login, method: 'app' };
+  }
+
+  // 2. One-time code: one HMAC, consumed atomically (concurrent uses of one code: exactly one wins).
+  const otpCanonical = canonicalizeGenerated(secret, OTP_CODE_SYMBOLS);
+  const otpLists = logins.filter((l) => l.kind === 'otp');
+  if (user && otpCanonical && otpLists.length) {
+    const login = await consumeOtpCode(ctx, user.id, otpCanonical, otpLists);
+    if (login) return { kind: 'success', user, login, method: 'otp' };
+  }
+
+  // 3. Main password (never restricted), or the dummy verification that makes failures look alike.
+  if (user?.passwordHash && !tooLong) {
+    if (await ctx.hasher.verify(user.passwordHash, secret)) {
+      await upgradeHashIfNeeded(ctx, user, secret);
+      return { kind: 'success', user, login: null, method: 'main' };
+    }
+  } else {
+    await dummyVerify(ctx.hasher, secret);
+  }
+  if (!user) return { kind: 'failed' };
+
+  // 4. User-chosen alternates (≤ 5): one argon2 verification each.
+  const chosen = logins.filter((l) => l.kind === 'password' || l.kind === 'sms');
+  for (const login of chosen) {
+    if (!(await ctx.hasher.verify(login.secretHash ?? '', secret))) continue;
+    await upgradeLoginHashIfNeeded(ctx, login, secret);
+    if (login.kind === 'password') return { kind: 'success', user, login, method: 'password' };
+    // The SMS password alone: a code goes out; for a mail client this is a failure saying so.
+    return { kind: 'sms', result: await startSmsChallenge(ctx, { userId: user.id, loginId: login.id, ip: attempt.ip }) };
+  }
+
+  // 5. Mail clients cannot show a second prompt: "SMS password" immediately followed by the code.
+  const split = attempt.service !== 'web' ? SMS_SUFFIX.exec(secret) : null;
+  if (split) {
+    const sms = chosen.filter((l) => l.kind === 'sms');
+    const waiting = await loginsWithPendingChallenge(ctx, sms.map((l) => l.id));
+    for (const login of sms.filter((l) => waiting.has(l.id))) {
+      if (!(await ctx.hasher.verify(login.secretHash ?? '', split[1]!))) continue;
+      if (await tryChallengeCode(ctx, { loginId: login.id }, split[2]!)) return { kind: 'success', user, login, method: 'sms' };
+      return { kind: 'failed' };
+    }
+  }
+  return { kind: 'failed' };
+}
+
+/** The user's non-revoked alternative logins that allow this service. */
+async function activeLogins(ctx: AppContext, userId: number, attempt: Attempt): Promise<AltLogin[]> {
+  return ctx.db
+    .select()
+    .from(altLogins)
+    .where(and(eq(altLogins.userId, userId), isNull(altLogins.revokedAt), arrayContains(altLogins.services, [attempt.service])))
+    .orderBy(altLogins.id);
+}
+
+/** `UPDATE … SET used_at = now() WHERE … used_at IS NULL RETURNING`: the database decides who used it. */
+async function consumeOtpCode(ctx: AppContext, userId: number, canonical: string, lists: AltLogin[]): Promise<AltLogin | null> {
+  const [row] = await ctx.db
+    .update(otpCodes)
+    .set({ usedAt: sql`now()` })
+    .where(
+      and(
+        eq(otpCodes.userId, userId),
+        eq(otpCodes.codeHash, otpCodeHash(ctx, userId, canonical)),
+        isNull(otpCodes.usedAt),
+        // The list's revocation is re-checked inside the same statement, so a revoke that commits first wins.
+        sql`${otpCodes.loginId} in (select ${altLogins.id} from ${altLogins} where ${and(inArray(altLogins.id, lists.map((l) => l.id)), isNull(altLogins.revokedAt))})`,
+      ),
+    )
+    .returning({ loginId: otpCodes.loginId });
+  return row ? (lists.find((l) => l.id === row.loginId) ?? null) : null;
+}
+
+/** A hash made at a lower cost than the current setting is replaced, once, after a successful login. */
+async function upgradeHashIfNeeded(ctx: AppContext, user: User, password: string): Promise<void> {
+  if (!user.passwordHash || !ctx.hasher.needsRehash(user.passwordHash)) return;
+  const next = await ctx.hasher.hash(password);
+  // Compare-and-set: a password changed meanwhile is not overwritten with the old one.
+  await ctx.db.update(users).set({ passwordHash: next }).where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+}
+
+async function upgradeLoginHashIfNeeded(ctx: AppContext, login: AltLogin, secret: string): Promise<void> {
+  if (!login.secretHash || !ctx.hasher.needsRehash(login.secretHash)) return;
+  const next = await ctx.hasher.hash(secret);
+  await ctx.db.update(altLogins).set({ secretHash: next }).where(and(eq(altLogins.id, login.id), eq(altLogins.secretHash, login.secretHash)));
+}

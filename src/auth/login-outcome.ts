@@ -1,0 +1,76 @@
+/**
+ * What happens after a login attempt is decided, shared by `authenticate` and the SMS code check: the
+ * throttle counters, the alternative login's usage, and the audit row (method, service, address,
+ * restricted — never the secret, and for unknown accounts not even the name typed, which is sometimes a
+ * password typed into the wrong field).
+ */
+import { eq, sql } from 'drizzle-orm';
+import { audit } from '../audit.js';
+import type { AppContext } from '../context.js';
+import { altLogins, type Service } from '../db/schema.js';
+import { recordFailure, recordSuccess } from './throttle.js';
+import type { AuthMethod, AuthSuccess } from './types.js';
+
+export interface Attempt {
+  /** Normalised login name, as typed. */
+  username: string;
+  service: Service;
+  ip: string;
+}
+
+export type FailureReason =
+  | 'unknown-user'
+  | 'disabled'
+  | 'no-password'
+  | 'wrong-secret'
+  | 'service-not-allowed'
+  | 'sms-code-wrong'
+  | 'sms-challenge-invalid';
+
+/** Records a success and returns the result the caller hands back. */
+export async function recordLoginSuccess(
+  ctx: AppContext,
+  attempt: Attempt,
+  who: { userId: number; username: string; upstreamUser: string },
+  login: { id: number; restricted: boolean } | null,
+  method: AuthMethod,
+): Promise<AuthSuccess> {
+  const restricted = login?.restricted ?? false;
+  await Promise.all([
+    recordSuccess(ctx, attempt),
+    login
+      ? ctx.db
+          .update(altLogins)
+          .set({ useCount: sql`${altLogins.useCount} + 1`, lastUsedAt: sql`now()` })
+          .where(eq(altLogins.id, login.id))
+      : null,
+    audit(ctx.db, {
+      event: 'login.succeeded',
+      userId: who.userId,
+      ip: attempt.ip,
+      service: attempt.service,
+      details: { method, loginId: login?.id ?? null, restricted },
+    }),
+  ]);
+  return { ok: true, userId: who.userId, username: who.username, upstreamUser: who.upstreamUser, loginId: login?.id ?? null, method, restricted };
+}
+
+/** Counts and records a failure; the caller returns the one generic failure. */
+export async function recordLoginFailure(
+  ctx: AppContext,
+  attempt: Attempt,
+  userId: number | null,
+  reason: FailureReason,
+  extra: { method?: AuthMethod; loginId?: number } = {},
+): Promise<void> {
+  await Promise.all([
+    recordFailure(ctx, attempt),
+    audit(ctx.db, {
+      event: 'login.failed',
+      userId,
+      ip: attempt.ip,
+      service: attempt.service,
+      details: { reason, ...extra },
+    }),
+  ]);
+}

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { audit } from '../../../src/audit.js';
+import {
+  MAX_CONSECUTIVE_ACCOUNT_FAILURES,
+  THROTTLE_POLICIES,
+  checkThrottle,
+  recordFailure,
+  recordSuccess,
+  throttleAddress,
+} from '../../../src/auth/throttle.js';
+import { throttle } from '../../../src/db/schema.js';
+import { createTestContext, type TestContext } from '../../helpers/context.js';
+
+describe('throttle', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(() => ctx.close());
+
+  const fail = (username: string, ip: string, times: number) =>
+    (async () => {
+      for (let i = 0; i < times; i++) await recordFailure(ctx, { username, ip });
+    })();
+
+  it('lets the first few failures from one address through, then imposes a growing delay', async () => {
+    await fail('alice', '198.51.100.1', 5);
+    expect((await checkThrottle(ctx, { username: 'alice', ip: '198.51.100.1', userId: null })).blocked).toBe(false);
+    await fail('alice', '198.51.100.1', 1);
+    const first = await checkThrottle(ctx, { username: 'alice', ip: '198.51.100.1', userId: null });
+    expect(first.blocked).toBe(true);
+    await fail('alice', '198.51.100.1', 3);
+    const later = await checkThrottle(ctx, { username: 'alice', ip: '198.51.100.1', userId: null });
+    expect(later.retryAfterSeconds).toBeGreaterThan(first.retryAfterSeconds);
+  });
+
+  it("does not block the account owner on another address because of a guesser's failures", async () => {
+    await fail('bob', '203.0.113.9', 9);
+    expect((await checkThrottle(ctx, { username: 'bob', ip: '203.0.113.9', userId: null })).blocked).toBe(true);
+    expect((await checkThrottle(ctx, { username: 'bob', ip: '192.0.2.44', userId: null })).blocked).toBe(false);
+  });
+
+  it('a success clears the pair counter for that address', async () => {
+    await recordSuccess(ctx, { username: 'alice', ip: '198.51.100.1' });
+    expect((await checkThrottle(ctx, { username: 'alice', ip: '198.51.100.1', userId: null })).blocked).toBe(false);
+  });
+
+  it('caps consecutive failures per account at 100 with a long but temporary delay, except from known addresses', async () => {
+    expect(THROTTLE_POLICIES.user.delaySeconds(MAX_CONSECUTIVE_ACCOUNT_FAILURES - 1)).toBeLessThanOrEqual(60);
+    expect(THROTTLE_POLICIES.user.delaySeconds(MAX_CONSECUTIVE_ACCOUNT_FAILURES)).toBe(3600);
+    // A botnet: each failure from a different address.
+    await ctx.db.insert(throttle).values({ key: 'user:carol', failures: 100, blockedUntil: sql`now() + interval '1 hour'` });
+    const stranger = await checkThrottle(ctx, { username: 'carol', ip: '192.0.2.200', userId: 42 });
+    expect(stranger).toMatchObject({ blocked: true });
+    expect(stranger.retryAfterSeconds).toBeGreaterThan(3000);
+    expect(stranger.retryAfterSeconds).toBeLessThanOrEqual(3600);
+    await audit(ctx.db, { event: 'login.succeeded', userId: 42, ip: '192.0.2.7', service: 'web' });
+    expect((await checkThrottle(ctx, { username: 'carol', ip: '192.0.2.7', userId: 42 })).blocked).toBe(false);
+  });
+
+  it('never blocks for ever: every delay is bounded', () => {
+    for (let n = 1; n < 10_000; n += 7) {
+      for (const p of Object.values(THROTTLE_POLICIES)) expect(p.delaySeconds(n)).toBeLessThanOrEqual(3600);
+    }
+  });
+
+  it('counts IPv6 clients per /64 and IPv4-mapped addresses as IPv4', () => {
+    expect(throttleAddress('2001:db8:1:2:aaaa::1')).toBe(throttleAddress('2001:0db8:0001:0002:ffff:1:2:3'));
+    expect(throttleAddress('2001:db8:1:2::1')).not.toBe(throttleAddress('2001:db8:1:3::1'));
+    expect(throttleAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(throttleAddress('::1')).toBe('0:0:0:0::/64');
+  });
+});
