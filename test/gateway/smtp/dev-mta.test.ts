@@ -1,22 +1,15 @@
 /**
  * The dev stack without UPSTREAM_SMTP: mail submitted to Postern is delivered by the dev MTA into the
  * test Dovecot, in the INBOX of each recipient who is a Postern user, and read back from the store directly.
+ * The whole path is real: nodemailer → submission listener (accounts core) → dev MTA → IMAP APPEND.
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findUserByName } from '../../../src/accounts/users.js';
-import type { AuthResult } from '../../../src/auth/types.js';
 import { findLocalMailboxes, startDevMta, type DevMta } from '../../../src/upstream/dev-mta.js';
-import { startSubmissionListener, type Authenticator, type RunningSubmission } from '../../../gateway/smtp/submission.js';
+import { startSmtpSubmission, type RunningSubmission } from '../../../gateway/smtp/server.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { storeClient } from '../../helpers/mailstore.js';
 import { createSender, mailClient, rawMessage, sendError } from './fixtures.js';
-
-const mainPasswordOnly: Authenticator = async (ctx, req): Promise<AuthResult> => {
-  const user = await findUserByName(ctx, req.username);
-  if (!user?.passwordHash || !(await ctx.hasher.verify(user.passwordHash, req.secret))) return { ok: false, reason: 'failed' };
-  return { ok: true, userId: user.id, username: user.username, upstreamUser: user.upstreamUser, loginId: null, method: 'main', restricted: false };
-};
 
 let ctx: TestContext;
 let mta: DevMta;
@@ -31,7 +24,7 @@ beforeAll(async () => {
   await createSender(ctx, ivy.user, ivy.pass, ivy.email);
   await createSender(ctx, jon.user, jon.pass, jon.email);
   mta = await startDevMta(ctx);
-  listener = await startSubmissionListener(ctx, { host: '127.0.0.1', port: 0, upstream: mta, closeTimeoutMs: 200 }, mainPasswordOnly);
+  listener = await startSmtpSubmission(ctx, { host: '127.0.0.1', port: 0, upstream: mta, closeTimeoutMs: 200 });
 });
 
 afterAll(async () => {
@@ -95,7 +88,7 @@ describe('dev MTA', () => {
 
   it('answers 451 when the store cannot take the message, so nothing is lost', async () => {
     const broken = await startDevMta({ ...ctx, config: { ...ctx.config, UPSTREAM_IMAP: { host: '127.0.0.1', port: 1 } } });
-    const l = await startSubmissionListener(ctx, { host: '127.0.0.1', port: 0, upstream: broken, closeTimeoutMs: 200 }, mainPasswordOnly);
+    const l = await startSmtpSubmission(ctx, { host: '127.0.0.1', port: 0, upstream: broken, closeTimeoutMs: 200 });
     try {
       const err = await sendError(
         mailClient({ port: l.port, user: ivy.user, pass: ivy.pass }).sendMail({ envelope: { from: ivy.email, to: [jon.email] }, raw: rawMessage(ivy.email, jon.email, 'x\r\n') }),
