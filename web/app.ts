@@ -1,12 +1,63 @@
 /**
  * The Hono application: mounts each area's sub-app. Handlers stay in their sub-apps (web/routes/*.ts).
+ *
+ * Order matters: context and client address → security headers → body size limit → public routes
+ * (health, stylesheet) → session → origin check (CSRF, webhooks exempt) → the areas, each of which adds
+ * its own guards (session, per-session CSRF token, options access, step-up).
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { AppContext } from '../src/context.js';
+import { clientIpOf } from './client-ip.js';
+import { cookiePolicy } from './cookies.js';
+import type { WebEnv, WebOptions } from './env.js';
+import { notFound, onError } from './errors.js';
+import { originGuard } from './middleware/origin-guard.js';
+import { securityHeaders } from './middleware/security.js';
+import { loadSession } from './middleware/session.js';
+import { refuse } from './refusal.js';
 import { createHealthRoutes } from './routes/health.js';
+import { createLoginRoutes } from './routes/login.js';
+import { createMailRoutes } from './routes/mail.js';
+import { createOptionsRoutes } from './routes/options/index.js';
+import { createWebhookRoutes } from './routes/webhooks.js';
+import { createStaticRoutes } from './static.js';
 
-export function createWebApp(ctx: AppContext) {
-  const app = new Hono();
+/** Forms here are small; anything bigger is a mistake or an attack. */
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+
+export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
+  const policy = cookiePolicy(ctx.config);
+  const app = new Hono<WebEnv>();
+  app.onError(onError);
+  app.notFound(notFound);
+
+  app.use('*', async function contextMiddleware(c, next) {
+    c.set('ctx', ctx);
+    c.set('ip', clientIpOf(c, options));
+    c.set('viewer', null);
+    await next();
+  });
+  app.use('*', securityHeaders());
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_REQUEST_BODY_BYTES,
+      onError: async (c) => {
+        throw await refuse(c as Parameters<typeof refuse>[0], 413, 'body-too-large');
+      },
+    }),
+  );
   app.route('/', createHealthRoutes(ctx));
+  app.route('/', createStaticRoutes());
+  // Signed by Twilio instead of carrying a session or CSRF token; mounted before both.
+  app.route('/', createWebhookRoutes(ctx));
+
+  app.use('*', loadSession(policy));
+  app.use('*', originGuard(ctx.config, ['/webhooks/']));
+  app.get('/', (c) => c.redirect(c.get('viewer') ? '/mail' : '/login', 303));
+  app.route('/', createLoginRoutes(policy));
+  app.route('/mail', createMailRoutes());
+  app.route('/options', createOptionsRoutes(policy));
   return app;
 }

@@ -1,0 +1,30 @@
+/**
+ * What every request carries through the middleware chain: the app's dependencies and, once
+ * `loadSession` ran, the session (null for a visitor). Sub-apps type themselves with `Hono<WebEnv>`.
+ */
+import type { AppContext } from '../src/context.js';
+import type { WebSession } from '../src/auth/web-sessions.js';
+
+/** Who is looking at the page, as far as the layout and the sidebar need to know. */
+export interface Viewer {
+  session: WebSession;
+  /** The business or family the user belongs to, when any. */
+  group: { id: number; name: string; kind: 'business' | 'family'; allowSms: boolean; isAdmin: boolean } | null;
+}
+
+export interface WebOptions {
+  /**
+   * The client address for throttling and the audit log. Default: the socket's remote address from
+   * @hono/node-server (proxies' X-Forwarded-For is not trusted: anyone can send it).
+   */
+  clientIp?: (req: Request, env: unknown) => string | undefined;
+}
+
+export interface WebEnv {
+  Variables: {
+    ctx: AppContext;
+    ip: string;
+    /** Set by loadSession; null when no valid session cookie came with the request. */
+    viewer: Viewer | null;
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Logging in and out. Each action is thin: form → one domain call → session or a page that says why.
+ *
+ * The SMS step keeps its pre-login state (which challenge) in an HMAC-signed, short-lived cookie, so a
+ * code can only be typed in the browser that typed the SMS password. Every successful login gets a fresh
+ * token (and any session the browser still carried is ended), so a planted cookie cannot be promoted.
+ */
+import { Hono, type Context } from 'hono';
+import { authenticate } from '../../src/auth/authenticate.js';
+import { getSmsChallenge, resendSmsChallenge, verifySmsChallenge } from '../../src/auth/sms-challenges.js';
+import type { AuthResult, AuthSuccess } from '../../src/auth/types.js';
+import { createWebSession, equalSecrets, revokeWebSession } from '../../src/auth/web-sessions.js';
+import { audit } from '../../src/audit.js';
+import {
+  clearPendingCookie,
+  clearSessionCookie,
+  readPendingCookie,
+  writePendingCookie,
+  writeSessionCookie,
+  type CookiePolicy,
+} from '../cookies.js';
+import type { WebEnv } from '../env.js';
+import { field, readForm } from '../middleware/session.js';
+import { refuse } from '../refusal.js';
+import { CodePage, LoginPage } from '../views/login-views.js';
+import { formatDuration } from '../views/ui.js';
+
+const FAILED = 'Wrong username or password.';
+
+function throttledText(seconds: number): string {
+  return `Too many failed attempts. Try again in ${formatDuration(seconds)}.`;
+}
+
+export function createLoginRoutes(policy: CookiePolicy) {
+  const app = new Hono<WebEnv>();
+
+  async function startSession(c: Context<WebEnv>, who: AuthSuccess) {
+    const ctx = c.get('ctx');
+    // Session fixation: whatever token the browser had is ended, and a new one is issued.
+    const old = c.get('viewer')?.session.id;
+    if (old) await revokeWebSession(ctx, old);
+    const { token } = await createWebSession(ctx, {
+      userId: who.userId,
+      loginId: who.loginId,
+      method: who.method,
+      restricted: who.restricted,
+      ip: c.get('ip'),
+      userAgent: c.req.header('user-agent') ?? null,
+    });
+    writeSessionCookie(c, policy, token);
+    clearPendingCookie(c, policy);
+    return c.redirect('/mail', 303);
+  }
+
+  app.get('/login', (c) => {
+    if (c.req.query('cancel') !== undefined) clearPendingCookie(c, policy);
+    else if (c.get('viewer')) return c.redirect('/mail', 303);
+    const info =
+      c.req.query('signed-out') !== undefined
+        ? 'You have signed out.'
+        : c.req.query('expired') !== undefined
+          ? 'Your session ended because it was idle or too old. Please log in again.'
+          : c.req.query('code-expired') !== undefined
+            ? 'That code is no longer valid. Log in again to get a new one.'
+            : null;
+    return c.html(<LoginPage info={info} />);
+  });
+
+  app.post('/login', async (c) => {
+    const ctx = c.get('ctx');
+    const form = await readForm(c);
+    const username = field(form, 'username', 200).trim();
+    const password = field(form, 'password', 2048);
+    if (!username || !password) return c.html(<LoginPage username={username} error="Enter your username and password." />, 400);
+    const result: AuthResult = await authenticate(ctx, { username, secret: password, service: 'web', ip: c.get('ip') });
+    if (result.ok) return startSession(c, result);
+    switch (result.reason) {
+      case 'sms-required':
+        writePendingCookie(c, policy, ctx.secretKey, { challengeId: result.challengeId, expiresAt: result.expiresAt.getTime() });
+        return c.redirect('/login/code', 303);
+      case 'throttled':
+        c.header('Retry-After', String(result.retryAfterSeconds));
+        return c.html(<LoginPage username={username} error={throttledText(result.retryAfterSeconds)} status="warn" />, 429);
+      case 'sms-unavailable':
+        return c.html(<LoginPage username={username} error={result.message} status="warn" />, 503);
+      default:
+        return c.html(<LoginPage username={username} error={FAILED} />, 401);
+    }
+  });
+
+  /** The pending challenge of this browser, or a redirect back to the login page. */
+  async function pendingChallenge(c: Context<WebEnv>) {
+    const pending = readPendingCookie(c, policy, c.get('ctx').secretKey);
+    const challenge = pending ? await getSmsChallenge(c.get('ctx'), pending.challengeId) : null;
+    return challenge?.status === 'pending' ? challenge : null;
+  }
+
+  app.get('/login/code', async (c) => {
+    const challenge = await pendingChallenge(c);
+    if (!challenge) {
+      clearPendingCookie(c, policy);
+      return c.redirect('/login?code-expired=1', 303);
+    }
+    return c.html(<CodePage challenge={challenge} info={c.req.query('sent') !== undefined ? 'A new code is on its way.' : null} />);
+  });
+
+  app.post('/login/code', async (c) => {
+    const ctx = c.get('ctx');
+    const pending = readPendingCookie(c, policy, ctx.secretKey);
+    if (!pending) {
+      clearPendingCookie(c, policy);
+      return c.redirect('/login?code-expired=1', 303);
+    }
+    const code = field(await readForm(c), 'code', 32);
+    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web' });
+    if (result.ok) return startSession(c, result);
+    const challenge = await getSmsChallenge(ctx, pending.challengeId);
+    if (!challenge || challenge.status !== 'pending') {
+      clearPendingCookie(c, policy);
+      return c.redirect('/login?code-expired=1', 303);
+    }
+    const error = result.reason === 'throttled' ? throttledText(result.retryAfterSeconds) : 'That code is not right.';
+    return c.html(<CodePage challenge={challenge} error={error} />, result.reason === 'throttled' ? 429 : 401);
+  });
+
+  app.post('/login/code/resend', async (c) => {
+    const ctx = c.get('ctx');
+    const pending = readPendingCookie(c, policy, ctx.secretKey);
+    const result = pending ? await resendSmsChallenge(ctx, { challengeId: pending.challengeId, ip: c.get('ip') }) : null;
+    if (!result || result.reason === 'failed') {
+      clearPendingCookie(c, policy);
+      return c.redirect('/login?code-expired=1', 303);
+    }
+    if (result.reason === 'sms-required') {
+      writePendingCookie(c, policy, ctx.secretKey, { challengeId: result.challengeId, expiresAt: result.expiresAt.getTime() });
+      return c.redirect('/login/code?sent=1', 303);
+    }
+    // No new code could be sent; the previous one (if still valid) keeps working.
+    const challenge = await pendingChallenge(c);
+    if (!challenge) return c.html(<LoginPage error={result.message} status="warn" />, 503);
+    return c.html(<CodePage challenge={challenge} error={result.message} />, 503);
+  });
+
+  app.post('/logout', async (c) => {
+    const ctx = c.get('ctx');
+    const viewer = c.get('viewer');
+    if (viewer) {
+      // Logging out must not be forgeable either (a forced logout is a nuisance on a shared screen).
+      const token = field(await readForm(c), '_csrf', 200);
+      if (!equalSecrets(token, viewer.session.csrfToken)) throw await refuse(c, 403, 'csrf-token-invalid');
+      await revokeWebSession(ctx, viewer.session.id);
+      await audit(ctx.db, { event: 'session.ended', userId: viewer.session.userId, ip: c.get('ip'), service: 'web', details: { reason: 'logout', method: viewer.session.method } });
+    }
+    clearSessionCookie(c, policy);
+    clearPendingCookie(c, policy);
+    return c.redirect('/login?signed-out=1', 303);
+  });
+
+  return app;
+}
