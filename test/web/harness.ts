@@ -46,7 +46,7 @@ export class WebClient {
     }
   }
 
-  async request(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(path: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { 'x-test-client-ip': this.ip, ...init.headers };
     if (this.cookies.size) headers.cookie = this.cookieHeader();
     const res = await this.harness.app.request(`${this.origin}${path}`, { ...init, headers });
