@@ -32,6 +32,7 @@ export const replies = {
   /** SMS trouble that may clear by itself (provider down, cool-down) is temporary; the rest needs the user. */
   smsUnavailable: (message: string, temporary: boolean) =>
     temporary ? reply(454, `4.7.0 ${message}`) : reply(535, `5.7.8 ${message}`),
+  tooManyAuthFailures: () => reply(421, '4.7.0 Too many failed logins; closing the connection'),
   authUnavailable: () => reply(454, '4.7.0 Authentication is temporarily unavailable; try again later'),
   authRequired: () => reply(530, '5.7.0 Authentication required'),
   authzidRefused: () => reply(535, '5.7.8 Authentication credentials invalid'),

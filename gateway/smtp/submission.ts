@@ -40,10 +40,12 @@ export interface RunningSubmission {
 
 /** A message lists at most this many recipients; more is what a spammer with a stolen login does. */
 export const MAX_RECIPIENTS = 100;
+/** Wrong logins one connection may make before it is closed: guessing must reconnect (and meet the throttle). */
+export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 /** RFC 5321 §4.5.3.2 asks servers to wait at least 5 minutes for the client's next command. */
 const IDLE_TIMEOUT_MS = 5 * 60_000;
 
-type Session = SMTPServerSession & { user?: AuthSuccess };
+type Session = SMTPServerSession & { user?: AuthSuccess; authFailures?: number };
 
 export async function startSubmissionListener(
   ctx: AppContext,
@@ -66,6 +68,9 @@ export async function startSubmissionListener(
       (result) => {
         if (result.ok) return done(null, { user: result });
         log.info({ code: 'SMTP_AUTH_FAILED', reason: result.reason, ip }, 'smtp authentication refused');
+        session.authFailures = (session.authFailures ?? 0) + 1;
+        // smtp-server closes the connection after a 421.
+        if (result.reason === 'failed' && session.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) return done(replies.tooManyAuthFailures());
         done(replyForAuthFailure(result));
       },
       (err: unknown) => {

@@ -100,6 +100,23 @@ describe('authentication replies', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('closes a connection after three wrong logins, so guessing has to reconnect', async () => {
+    next = async () => ({ ok: false, reason: 'failed' });
+    const net = await import('node:net');
+    const socket = net.connect(listener.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+    const closed = new Promise((r) => socket.once('close', r));
+    const token = Buffer.from('\0fay\0guess').toString('base64');
+    await new Promise((r) => socket.once('data', r)); // the greeting: talking before it gets a 421 of its own
+    socket.write(`EHLO t\r\n`);
+    for (let i = 0; i < 4; i++) socket.write(`AUTH PLAIN ${token}\r\n`);
+    await closed;
+    expect(text.match(/^535 /gm)).toHaveLength(2);
+    expect(text).toMatch(/^421 4\.7\.0 /m);
+    expect(seen).toHaveLength(3);
+  });
+
   it('offers only PLAIN and LOGIN', async () => {
     const ehlo = await rawAuth(listener.port, 'EHLO t');
     expect(ehlo).toMatch(/AUTH PLAIN LOGIN\r?$/m);
