@@ -10,6 +10,8 @@ import type { CliCommand } from '../src/cli/command.js';
 import { formatDemoCredentials, seedDemo } from '../src/cli/demo.js';
 import { startDovecot, type DovecotInstance } from '../src/upstream/dev-dovecot.js';
 import { startImapGateway } from '../gateway/imap/server.js';
+import { startSmtpSubmission } from '../gateway/smtp/server.js';
+import { startDevMta } from '../src/upstream/dev-mta.js';
 import { createWebApp } from '../web/app.js';
 
 interface Closeable {
@@ -48,6 +50,11 @@ export const serveCommand: CliCommand = {
       running.unshift({ name: 'web', close: () => closeServer(web.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
       running.unshift({ name: 'imap', close: () => imap.close() });
+      // Without UPSTREAM_SMTP, submitted mail goes to a loopback-only MTA that delivers to local mailboxes.
+      const mta = config.UPSTREAM_SMTP ? undefined : await startDevMta(ctx);
+      if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
+      const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta });
+      running.unshift({ name: 'smtp', close: () => smtp.close() });
 
       const hostForUrl = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
       ctx.log.info({ port: web.port }, 'web listening');
@@ -56,6 +63,7 @@ export const serveCommand: CliCommand = {
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
           `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
           `  imap  ${hostForUrl}:${imap.port}`,
+          `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           '',
         ].join('\n'),
       );

@@ -12,6 +12,8 @@ import { printJson } from './io.js';
 import { parseCommandArgs } from './args.js';
 
 export const DEMO_USERNAME = 'demo';
+/** Local to the dev stack: the dev MTA delivers mail for it into the demo's INBOX. */
+export const DEMO_EMAIL = 'demo@postern.test';
 
 export interface DemoCredentials {
   username: string;
@@ -31,7 +33,7 @@ export async function seedDemo(ctx: AppContext): Promise<{ created: boolean; cre
     return { created: false, credentials: saved };
   }
   const password = `demo-${crypto.randomBytes(6).toString('base64url')}`;
-  await createUser(ctx, { username: DEMO_USERNAME, password });
+  await createUser(ctx, { username: DEMO_USERNAME, password, email: DEMO_EMAIL });
   const credentials: DemoCredentials = { username: DEMO_USERNAME, password };
   fs.mkdirSync(ctx.config.DATA_DIR, { recursive: true });
   fs.writeFileSync(file, JSON.stringify(credentials, null, 2), { mode: 0o600 });
