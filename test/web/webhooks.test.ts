@@ -5,6 +5,7 @@ import { getCreditBalance } from '../../src/credits/accounts.js';
 import { checkLedgerConsistency, listLedgerEntries } from '../../src/credits/ledger.js';
 import { smsMessages } from '../../src/db/schema.js';
 import { sendLoginCode } from '../../src/sms/login-code.js';
+import { createWebApp } from '../../web/app.js';
 import { createWebhookRoutes } from '../../web/routes/webhooks.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
@@ -109,5 +110,16 @@ describe('POST /webhooks/twilio/status', () => {
     const res = await app.request('/webhooks/twilio/status', { method: 'POST', headers: signed.headers, body: signed.body });
     expect(res.status).toBe(403);
     expect(await getCreditBalance(ctx.db, { userId: s.userId })).toBe(0);
+  });
+
+  it('reaches the handler through the whole web app without a session or CSRF token', async () => {
+    const s = await sendOne('+447700900308');
+    const signed = fake.signedStatusCallback(s.sid, 'undelivered');
+    const web = createWebApp(ctx);
+    const res = await web.request('/webhooks/twilio/status', { method: 'POST', headers: signed.headers, body: signed.body });
+    expect(res.status).toBe(204);
+    expect(await getCreditBalance(ctx.db, { userId: s.userId })).toBe(1);
+    const forged = await web.request('/webhooks/twilio/status', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: signed.body });
+    expect(forged.status).toBe(403);
   });
 });
