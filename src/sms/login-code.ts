@@ -18,7 +18,7 @@ import { PosternError } from '../errors.js';
 import { checkDestination, checkSendLimits, type SmsRefusal } from './limits.js';
 import { explainNoCredits, findMemberGroup, type MemberGroup } from './payer.js';
 import { callingCodeOf, hintForNumber } from './phone.js';
-import { SmsSendError } from './sender.js';
+import { SmsSendError, type SmsSendResult } from './sender.js';
 
 export interface SendLoginCodeInput {
   userId: number;
@@ -68,37 +68,49 @@ export async function sendLoginCode(ctx: AppContext, input: SendLoginCodeInput):
   if ('noCredits' in reserved) return refuse('no-credits', new PosternError('SMS_NO_CREDITS', { message: explainNoCredits(group) }), { toHint });
 
   const { smsMessageId, payer } = reserved;
+  let sent: SmsSendResult;
   try {
-    const sent = await ctx.sms.send({ to, body: renderLoginCodeMessage(ctx.config.SMS_LOGIN_TEMPLATE, input.code) });
-    await ctx.db
-      .update(smsMessages)
-      .set({ providerSid: sent.providerSid, status: sent.status, updatedAt: new Date() })
-      .where(eq(smsMessages.id, smsMessageId));
-    await audit(ctx.db, {
-      event: 'sms.sent',
-      userId,
-      groupId: group?.id,
-      ip,
-      details: { smsMessageId, loginId, provider: ctx.sms.name, payer, toHint },
-    });
-    return { smsMessageId, sentToHint: toHint };
+    sent = await ctx.sms.send({ to, body: renderLoginCodeMessage(ctx.config.SMS_LOGIN_TEMPLATE, input.code) });
   } catch (e) {
-    const failure = e instanceof SmsSendError ? e : new SmsSendError('unavailable', 'SMS provider error', { cause: e });
-    await ctx.db
-      .update(smsMessages)
-      .set({ status: 'rejected', errorCode: failure.providerCode ?? failure.kind, updatedAt: new Date() })
-      .where(eq(smsMessages.id, smsMessageId));
-    const refunded = await refundSmsCredit(ctx.db, { smsMessageId, reason: `send failed: ${failure.kind}` });
-    await audit(ctx.db, {
-      event: 'sms.failed',
-      userId,
-      groupId: group?.id,
-      ip,
-      details: { smsMessageId, loginId, provider: ctx.sms.name, reason: failure.kind, providerCode: failure.providerCode, refunded, toHint },
-    });
-    ctx.log.warn({ smsMessageId, kind: failure.kind, providerCode: failure.providerCode }, 'SMS send failed; credit refunded');
-    throw new PosternError(failure.kind === 'invalid-number' ? 'SMS_INVALID_NUMBER' : 'SMS_PROVIDER_DOWN', { cause: failure });
+    return failSend(ctx, { smsMessageId, userId, loginId, ip, groupId: group?.id, toHint, error: e });
   }
+  // Only the provider call is guarded above: once it succeeded the SMS is on its way and must stay paid,
+  // even if recording its id below fails.
+  await ctx.db
+    .update(smsMessages)
+    .set({ providerSid: sent.providerSid, status: sent.status, updatedAt: new Date() })
+    .where(eq(smsMessages.id, smsMessageId));
+  await audit(ctx.db, {
+    event: 'sms.sent',
+    userId,
+    groupId: group?.id,
+    ip,
+    details: { smsMessageId, loginId, provider: ctx.sms.name, payer, toHint },
+  });
+  return { smsMessageId, sentToHint: toHint };
+}
+
+/** The provider refused or could not be reached: mark the message, refund once, audit, explain. */
+async function failSend(
+  ctx: AppContext,
+  input: { smsMessageId: number; userId: number; loginId: number; ip?: string; groupId?: number; toHint: string; error: unknown },
+): Promise<never> {
+  const { smsMessageId, userId, loginId, toHint } = input;
+  const failure = input.error instanceof SmsSendError ? input.error : new SmsSendError('unavailable', 'SMS provider error', { cause: input.error });
+  await ctx.db
+    .update(smsMessages)
+    .set({ status: 'rejected', errorCode: failure.providerCode ?? failure.kind, updatedAt: new Date() })
+    .where(eq(smsMessages.id, smsMessageId));
+  const refunded = await refundSmsCredit(ctx.db, { smsMessageId, reason: `send failed: ${failure.kind}` });
+  await audit(ctx.db, {
+    event: 'sms.failed',
+    userId,
+    groupId: input.groupId,
+    ip: input.ip,
+    details: { smsMessageId, loginId, provider: ctx.sms.name, reason: failure.kind, providerCode: failure.providerCode, refunded, toHint },
+  });
+  ctx.log.warn({ smsMessageId, kind: failure.kind, providerCode: failure.providerCode }, 'SMS send failed; credit refunded');
+  throw new PosternError(failure.kind === 'invalid-number' ? 'SMS_INVALID_NUMBER' : 'SMS_PROVIDER_DOWN', { cause: failure });
 }
 
 type Reservation =

@@ -1,9 +1,12 @@
+import { Writable } from 'node:stream';
 import { desc } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../../src/audit.js';
 import { getCreditBalance } from '../../../src/credits/accounts.js';
 import { smsOutbox } from '../../../src/db/schema.js';
 import { isPosternError } from '../../../src/errors.js';
+import { createConsoleSender } from '../../../src/sms/console-sender.js';
 import { sendLoginCode } from '../../../src/sms/login-code.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { createSmsUser, fund, setMobile } from './fixtures.js';
@@ -63,5 +66,28 @@ describe('sendLoginCode with the console provider', () => {
     expect(error.userMessage).toMatch(/your account has no SMS credits/i);
     const [refused] = await listAuditEvents(ctx.db, { userId: u.userId, events: ['sms.refused'] });
     expect(refused!.details).toMatchObject({ reason: 'no-credits' });
+  });
+
+  it('logs "SMS written to the outbox" with a masked number and never the code', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const sender = createConsoleSender(ctx.db, pino({ level: 'info' }, sink));
+    const u = await createSmsUser(ctx, { mobile: '+447700900188' });
+    await fund(ctx, { userId: u.userId }, 1);
+    await sendLoginCode({ ...ctx, sms: sender }, { ...u, code: '918273' });
+    const text = lines.join('');
+    expect(text).toContain('SMS written to the outbox');
+    expect(text).toContain('88');
+    expect(text).not.toContain('918273');
+    expect(text).not.toContain('7700900188');
+  });
+
+  it('refunds when a provider fails in an unexpected way', async () => {
+    const u = await createSmsUser(ctx);
+    await fund(ctx, { userId: u.userId }, 1);
+    const broken = { name: 'console' as const, send: async () => { throw new TypeError('boom'); } };
+    const error = await sendLoginCode({ ...ctx, sms: broken }, { ...u, code: '123456' }).catch((e) => e);
+    expect(isPosternError(error, 'SMS_PROVIDER_DOWN')).toBe(true);
+    expect(await getCreditBalance(ctx.db, { userId: u.userId })).toBe(1);
   });
 });
