@@ -31,6 +31,11 @@ export interface SubmissionOptions {
   upstream: UpstreamSmtp;
   /** How long close() lets a client finish its current message before cutting it off. */
   closeTimeoutMs?: number;
+  /**
+   * May a password travel without TLS on a connection that arrived at this local address? Default: only
+   * on loopback. Tests inject `() => false` to exercise the network-address rules on a loopback listener.
+   */
+  plaintextAuthAllowed?: (localAddress: string | undefined) => boolean;
 }
 
 export interface RunningSubmission {
@@ -56,10 +61,11 @@ export async function startSubmissionListener(
   const maxBytes = ctx.config.MAX_MESSAGE_SIZE;
   const tlsAvailable = Boolean(options.tls);
   const name = os.hostname();
+  const plaintextAllowed = options.plaintextAuthAllowed ?? isLoopbackAddress;
 
   const onAuth = (auth: SMTPServerAuthentication, session: Session, done: (err?: Error | null, res?: { user: AuthSuccess }) => void) => {
     // Defence in depth: AUTH is already hidden on such connections (transport-security.ts).
-    if (!session.secure && !isLoopbackAddress(session.localAddress)) return done(replies.authFailed());
+    if (!session.secure && !plaintextAllowed(session.localAddress)) return done(replies.authFailed());
     // The gateway logs in upstream as the authenticated user only; acting for someone else is refused.
     if (auth.authzid && auth.authcid && normalizeAddress(auth.authzid) !== normalizeAddress(auth.authcid))
       return done(replies.authzidRefused());
@@ -152,11 +158,11 @@ export async function startSubmissionListener(
     // smtp-server's own log would repeat usernames and addresses; ours carries codes and ids.
     logger: false,
     onConnect(session, done) {
-      session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: false, localAddress: session.localAddress });
+      session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: false, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
     onSecure(_socket, session, done) {
-      session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: true, localAddress: session.localAddress });
+      session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: true, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
     onAuth,

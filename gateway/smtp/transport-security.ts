@@ -20,9 +20,9 @@ export function isLoopbackAddress(address: string | undefined): boolean {
  * it with an error) keeps it out of the EHLO reply, so a well-behaved client upgrades with STARTTLS
  * before it ever sends a password; smtp-server then answers a blind AUTH as an unknown command.
  */
-export function disabledCommandsFor(state: { tlsAvailable: boolean; secure: boolean; localAddress: string }): string[] {
+export function disabledCommandsFor(state: { tlsAvailable: boolean; secure: boolean; plaintextAllowed: boolean }): string[] {
   const disabled: string[] = [];
   if (!state.tlsAvailable) disabled.push('STARTTLS');
-  if (!state.secure && !isLoopbackAddress(state.localAddress)) disabled.push('AUTH');
+  if (!state.secure && !state.plaintextAllowed) disabled.push('AUTH');
   return disabled;
 }

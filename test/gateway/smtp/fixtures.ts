@@ -69,11 +69,3 @@ export function selfSignedCert(): { key: Buffer; cert: Buffer } {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/** The machine's first non-loopback address: what a client on the network would connect to. */
-export function networkAddress(): string {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
-  }
-  throw new Error('this machine has no non-loopback IPv4 address; the transport-security tests need one');
-}

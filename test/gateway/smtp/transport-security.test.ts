@@ -10,7 +10,7 @@ import { startSubmissionListener, type RunningSubmission } from '../../../gatewa
 import { disabledCommandsFor, isLoopbackAddress } from '../../../gateway/smtp/transport-security.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.js';
-import { createSender, mailClient, networkAddress, rawMessage, selfSignedCert } from './fixtures.js';
+import { createSender, mailClient, rawMessage, selfSignedCert } from './fixtures.js';
 
 describe('isLoopbackAddress', () => {
   it.each([
@@ -34,22 +34,24 @@ describe('isLoopbackAddress', () => {
 
 describe('disabledCommandsFor', () => {
   it.each([
-    [{ tlsAvailable: false, secure: false, localAddress: '127.0.0.1' }, ['STARTTLS']],
-    [{ tlsAvailable: false, secure: false, localAddress: '192.0.2.2' }, ['STARTTLS', 'AUTH']],
-    [{ tlsAvailable: true, secure: false, localAddress: '192.0.2.2' }, ['AUTH']],
-    [{ tlsAvailable: true, secure: true, localAddress: '192.0.2.2' }, []],
-    [{ tlsAvailable: true, secure: false, localAddress: '::1' }, []],
+    [{ tlsAvailable: false, secure: false, plaintextAllowed: true }, ['STARTTLS']],
+    [{ tlsAvailable: false, secure: false, plaintextAllowed: false }, ['STARTTLS', 'AUTH']],
+    [{ tlsAvailable: true, secure: false, plaintextAllowed: false }, ['AUTH']],
+    [{ tlsAvailable: true, secure: true, plaintextAllowed: false }, []],
+    [{ tlsAvailable: true, secure: false, plaintextAllowed: true }, []],
   ])('%o → %o', (state, expected) => {
     expect(disabledCommandsFor(state)).toEqual(expected);
   });
 });
 
-describe('on a network address', () => {
+// Tests listen on loopback only: the listener is told to treat its address as a network one.
+describe('on a listener that treats its address as a network address', () => {
   let ctx: TestContext;
   let sink: SmtpSink;
   let withTls: RunningSubmission;
   let withoutTls: RunningSubmission;
-  const host = networkAddress();
+  const host = '127.0.0.1';
+  const asNetwork = { plaintextAuthAllowed: () => false };
   const pass = 'gus-main-password';
   const authPlain = `AUTH PLAIN ${Buffer.from(`\0gus\0${pass}`).toString('base64')}`;
 
@@ -63,8 +65,8 @@ describe('on a network address', () => {
         ? { ok: true, userId, username: 'gus', upstreamUser: 'gus', loginId: null, method: 'main', restricted: false }
         : { ok: false, reason: 'failed' };
     const upstream = { host: sink.host, port: sink.port };
-    withTls = await startSubmissionListener(ctx, { host, port: 0, upstream, tls: selfSignedCert(), closeTimeoutMs: 200 }, auth);
-    withoutTls = await startSubmissionListener(ctx, { host, port: 0, upstream, closeTimeoutMs: 200 }, auth);
+    withTls = await startSubmissionListener(ctx, { host, port: 0, upstream, tls: selfSignedCert(), closeTimeoutMs: 200, ...asNetwork }, auth);
+    withoutTls = await startSubmissionListener(ctx, { host, port: 0, upstream, closeTimeoutMs: 200, ...asNetwork }, auth);
   });
 
   afterAll(async () => {
