@@ -54,13 +54,13 @@ export interface RunningServer {
  * handler (usually `createWebApp(ctxWithPublicUrl(origin)).fetch`).
  */
 export async function serveOnLoopback(build: (origin: string) => (req: Request, env: unknown) => Response | Promise<Response>): Promise<RunningServer> {
-  let handler: ((req: Request, env: unknown) => Response | Promise<Response>) | undefined;
+  const holder: { handler?: (req: Request, env: unknown) => Response | Promise<Response> } = {};
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: (req, env) => handler!(req, env), hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const s = serve({ fetch: (req, env) => holder.handler!(req, env), hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  handler = build(url);
+  holder.handler = build(url);
   return {
     url,
     port,

@@ -200,6 +200,12 @@ describe('alternative logins on the login page', () => {
       expect(page).toMatch(/expires in (9|10) minutes/);
       expect(page).toMatch(/request a new code in \d+ seconds/);
 
+      // "Send a new code" during the cool-down: the reason is shown and the code already sent keeps working.
+      const early = await client.post('/login/code/resend', {});
+      expect(early.headers.get('location')).toBe('/login/code?not-sent=1');
+      expect(text(await (await client.get('/login/code?not-sent=1')).text())).toContain('No new code was sent');
+      expect(fake.messages).toHaveLength(1);
+
       const wrong = await client.post('/login/code', { code: '000000' === fake.lastCodeFor('+447911123442') ? '111111' : '000000' });
       expect(wrong.status).toBe(401);
       const ok = await client.post('/login/code', { code: fake.lastCodeFor('+447911123442')! });

@@ -101,7 +101,10 @@ export function createLoginRoutes(policy: CookiePolicy) {
       clearPendingCookie(c, policy);
       return c.redirect('/login?code-expired=1', 303);
     }
-    return c.html(<CodePage challenge={challenge} info={c.req.query('sent') !== undefined ? 'A new code is on its way.' : null} />);
+    const sent = c.req.query('sent') !== undefined;
+    const notSent = c.req.query('not-sent') !== undefined;
+    const error = notSent ? `No new code was sent: the last one went out moments ago. The code already sent still works.` : null;
+    return c.html(<CodePage challenge={challenge} info={sent ? 'A new code is on its way.' : null} error={error} />);
   });
 
   app.post('/login/code', async (c) => {
@@ -131,6 +134,8 @@ export function createLoginRoutes(policy: CookiePolicy) {
       clearPendingCookie(c, policy);
       return c.redirect('/login?code-expired=1', 303);
     }
+    // During the cool-down the core answers with the challenge already sent: nothing new went out.
+    if (result.reason === 'sms-required' && result.challengeId === pending!.challengeId) return c.redirect('/login/code?not-sent=1', 303);
     if (result.reason === 'sms-required') {
       writePendingCookie(c, policy, ctx.secretKey, { challengeId: result.challengeId, expiresAt: result.expiresAt.getTime() });
       return c.redirect('/login/code?sent=1', 303);
