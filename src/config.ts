@@ -78,6 +78,8 @@ const schema = z
         { credits: 200, amountCents: 1800 },
         { credits: 1000, amountCents: 8000 },
       ]),
+    /** Below this many credits the Business/Family overview warns its administrators. */
+    SMS_LOW_BALANCE_WARNING: z.coerce.number().int().min(0).default(10),
     SMS_CREDIT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like EUR').default('EUR'),
     /** How credit orders are paid; "invoice" grants at once and bills later. */
     PAYMENT_PROVIDER: z.enum(['invoice']).default('invoice'),

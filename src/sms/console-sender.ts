@@ -3,6 +3,7 @@
  * It never runs in production (config refuses SMS_PROVIDER=console with NODE_ENV=production), and its log
  * line carries neither the code nor the whole number: logs travel further than the database.
  */
+import { desc } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { smsOutbox } from '../db/schema.js';
@@ -18,4 +19,9 @@ export function createConsoleSender(db: Db, log: Logger): SmsSender {
       return { providerSid: `outbox-${row!.id}`, status: 'sent' };
     },
   };
+}
+
+/** The newest messages of the console provider's outbox, for the demo's "phone" (development only). */
+export async function listOutboxMessages(db: Db, limit = 20): Promise<Array<typeof smsOutbox.$inferSelect>> {
+  return db.select().from(smsOutbox).orderBy(desc(smsOutbox.id)).limit(limit);
 }

@@ -6,7 +6,7 @@ import { listAuditEvents } from '../../../src/audit.js';
 import { getCreditBalance } from '../../../src/credits/accounts.js';
 import { smsOutbox } from '../../../src/db/schema.js';
 import { isPosternError } from '../../../src/errors.js';
-import { createConsoleSender } from '../../../src/sms/console-sender.js';
+import { createConsoleSender, listOutboxMessages } from '../../../src/sms/console-sender.js';
 import { sendLoginCode } from '../../../src/sms/login-code.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { createSmsUser, fund, setMobile } from './fixtures.js';
@@ -23,7 +23,7 @@ describe('sendLoginCode with the console provider', () => {
     await fund(ctx, { userId: u.userId }, 3);
     const sent = await sendLoginCode(ctx, { ...u, code: '482913', ip: '192.0.2.7' });
     expect(sent.sentToHint).toBe('42');
-    const [last] = await ctx.db.select().from(smsOutbox).orderBy(desc(smsOutbox.id)).limit(1);
+    const [last] = await listOutboxMessages(ctx.db, 1);
     expect(last).toMatchObject({ toNumber: '+447700900142', body: 'Your Postern login code is 482913. It expires in 10 minutes.' });
     expect(await getCreditBalance(ctx.db, { userId: u.userId })).toBe(2);
   });

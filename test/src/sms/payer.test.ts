@@ -3,6 +3,7 @@ import { ensureCreditAccount, getCreditBalance } from '../../../src/credits/acco
 import { listLedgerEntries } from '../../../src/credits/ledger.js';
 import { isPosternError } from '../../../src/errors.js';
 import { sendLoginCode } from '../../../src/sms/login-code.js';
+import { describeSmsPayment } from '../../../src/sms/payer.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { createGroup, createSmsUser, fund, joinGroup, setAllowSms } from './fixtures.js';
 
@@ -59,5 +60,18 @@ describe('who pays for an SMS code', () => {
     expect(isPosternError(error, 'SMS_NO_CREDITS')).toBe(true);
     expect(error.userMessage).toMatch(/not paid by Smith Family/);
     expect(await getCreditBalance(ctx.db, { groupId: m.group.id })).toBe(10);
+  });
+
+  it('tells a member who pays for their next code without revealing the group balance', async () => {
+    const m = await member({ allowSms: true, groupCredits: 7, personalCredits: 1, name: 'Jones Family' });
+    expect(await describeSmsPayment(ctx.db, m.userId)).toEqual({
+      payer: 'group',
+      group: { name: 'Jones Family', allowSms: true, hasCredits: true },
+      personalBalance: 1,
+    });
+    await setAllowSms(ctx, m.group.id, false);
+    expect((await describeSmsPayment(ctx.db, m.userId)).payer).toBe('personal');
+    const loner = await createSmsUser(ctx);
+    expect(await describeSmsPayment(ctx.db, loner.userId)).toEqual({ payer: 'none', group: null, personalBalance: 0 });
   });
 });
