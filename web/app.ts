@@ -54,7 +54,7 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   app.route('/', createWebhookRoutes(ctx));
 
   app.use('*', loadSession(policy));
-  app.use('*', originGuard(ctx.config, ['/webhooks/']));
+  app.use('*', originGuard(ctx.config, ['/webhooks/twilio/status']));
   app.get('/', (c) => c.redirect(c.get('viewer') ? '/mail' : '/login', 303));
   app.route('/', createLoginRoutes(policy));
   app.route('/mail', createMailRoutes());

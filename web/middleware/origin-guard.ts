@@ -2,7 +2,7 @@
  * The first CSRF layer, for every state-changing request (the per-session token is the second, see
  * session.ts): hono's `csrf` accepts a form post only when `Sec-Fetch-Site: same-origin` or the Origin is
  * ours (PUBLIC_URL's origin; in loopback development also the same port on the other loopback names).
- * Routes under `exempt` (the Twilio status webhook, which is signed instead) are not checked.
+ * The exact paths in `exempt` (only the Twilio status webhook, which is signed instead) are not checked.
  */
 import type { MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
@@ -24,7 +24,7 @@ export function originGuard(config: Pick<Config, 'PUBLIC_URL'>, exempt: string[]
   const origins = allowedOrigins(config);
   const check = csrf({ origin: (origin) => origins.has(origin), secFetchSite: 'same-origin' });
   return async function originGuardMiddleware(c, next) {
-    if (exempt.some((prefix) => c.req.path.startsWith(prefix))) return next();
+    if (exempt.includes(c.req.path)) return next();
     let passed = false;
     try {
       await check(c, async () => {
