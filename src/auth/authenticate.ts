@@ -21,7 +21,7 @@
  */
 import { and, arrayContains, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { appPasswordHash, otpCodeHash } from '../accounts/alt-logins.js';
-import { MAX_PASSWORD_LENGTH, findUserByName, type User } from '../accounts/users.js';
+import { MAX_PASSWORD_LENGTH, type User } from '../accounts/users.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { altLogins, otpCodes, users } from '../db/schema.js';
@@ -30,7 +30,7 @@ import { authCacheKey, getAuthCache } from './auth-cache.js';
 import { dummyVerify } from './dummy-verify.js';
 import { APP_PASSWORD_SYMBOLS, OTP_CODE_SYMBOLS, canonicalizeGenerated } from './generated-secrets.js';
 import { equalDigests } from './keyed-hash.js';
-import { recordLoginFailure, recordLoginSuccess, type Attempt } from './login-outcome.js';
+import { findLoginUser, recordLoginFailure, recordLoginSuccess, type Attempt, type LoginUser } from './login-outcome.js';
 import { loginsWithPendingChallenge, startSmsChallenge, tryChallengeCode, SMS_CODE_DIGITS } from './sms-challenges.js';
 import { checkThrottle } from './throttle.js';
 import type { AuthMethod, AuthRequest, AuthResult } from './types.js';
@@ -50,10 +50,10 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
   if (hit) return hit;
 
   const attempt: Attempt = { username, service: req.service, ip: req.ip };
-  const user = username && username.length <= 64 ? await findUserByName(ctx, username) : null;
+  const user = username && username.length <= 64 ? await findLoginUser(ctx, { username }) : null;
   const verdict = await checkThrottle(ctx, { username, ip: req.ip, userId: user?.id ?? null });
   if (verdict.blocked) {
-    await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: verdict.retryAfterSeconds } });
+    await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, groupId: user?.groupId ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: verdict.retryAfterSeconds } });
     return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
   }
 
@@ -70,21 +70,21 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
   }
   if (outcome.kind === 'sms') return outcome.result;
   const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : !user.passwordHash ? 'no-password' : 'wrong-secret';
-  await recordLoginFailure(ctx, attempt, user?.id ?? null, reason);
+  await recordLoginFailure(ctx, attempt, user, reason);
   return { ok: false, reason: 'failed' };
 }
 
 type Outcome =
-  | { kind: 'success'; user: User; login: AltLogin | null; method: AuthMethod }
+  | { kind: 'success'; user: LoginUser; login: AltLogin | null; method: AuthMethod }
   | { kind: 'sms'; result: AuthResult }
   | { kind: 'failed' };
 
-function who(user: User) {
-  return { userId: user.id, username: user.username, upstreamUser: user.upstreamUser };
+function who(user: LoginUser) {
+  return { userId: user.id, username: user.username, upstreamUser: user.upstreamUser, groupId: user.groupId };
 }
 
 /** The method detection, cheapest first; `user` is null for unknown or disabled accounts. */
-async function decide(ctx: AppContext, attempt: Attempt, user: User | null, secret: string, tooLong: boolean): Promise<Outcome> {
+async function decide(ctx: AppContext, attempt: Attempt, user: LoginUser | null, secret: string, tooLong: boolean): Promise<Outcome> {
   const logins = user && !tooLong ? await activeLogins(ctx, user.id, attempt) : [];
 
   // 1. App password: one HMAC, compared in constant time with the user's app logins.

@@ -5,9 +5,10 @@
  * password typed into the wrong field).
  */
 import { eq, sql } from 'drizzle-orm';
+import type { User } from '../accounts/users.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
-import { altLogins, type Service } from '../db/schema.js';
+import { altLogins, groupMembers, users, type Service } from '../db/schema.js';
 import { recordFailure, recordSuccess } from './throttle.js';
 import type { AuthMethod, AuthSuccess } from './types.js';
 
@@ -27,11 +28,23 @@ export type FailureReason =
   | 'sms-code-wrong'
   | 'sms-challenge-invalid';
 
+export type LoginUser = User & { groupId: number | null };
+
+/** The user by normalised name, with their group (login audit rows are queryable per group too). */
+export async function findLoginUser(ctx: AppContext, where: { username: string } | { id: number }): Promise<LoginUser | null> {
+  const [row] = await ctx.db
+    .select({ user: users, groupId: groupMembers.groupId })
+    .from(users)
+    .leftJoin(groupMembers, eq(groupMembers.userId, users.id))
+    .where('id' in where ? eq(users.id, where.id) : eq(users.username, where.username));
+  return row ? { ...row.user, groupId: row.groupId } : null;
+}
+
 /** Records a success and returns the result the caller hands back. */
 export async function recordLoginSuccess(
   ctx: AppContext,
   attempt: Attempt,
-  who: { userId: number; username: string; upstreamUser: string },
+  who: { userId: number; username: string; upstreamUser: string; groupId?: number | null },
   login: { id: number; restricted: boolean } | null,
   method: AuthMethod,
 ): Promise<AuthSuccess> {
@@ -47,6 +60,7 @@ export async function recordLoginSuccess(
     audit(ctx.db, {
       event: 'login.succeeded',
       userId: who.userId,
+      groupId: who.groupId ?? null,
       ip: attempt.ip,
       service: attempt.service,
       details: { method, loginId: login?.id ?? null, restricted },
@@ -59,7 +73,7 @@ export async function recordLoginSuccess(
 export async function recordLoginFailure(
   ctx: AppContext,
   attempt: Attempt,
-  userId: number | null,
+  user: { id: number; groupId?: number | null } | null,
   reason: FailureReason,
   extra: { method?: AuthMethod; loginId?: number } = {},
 ): Promise<void> {
@@ -67,7 +81,8 @@ export async function recordLoginFailure(
     recordFailure(ctx, attempt),
     audit(ctx.db, {
       event: 'login.failed',
-      userId,
+      userId: user?.id ?? null,
+      groupId: user?.groupId ?? null,
       ip: attempt.ip,
       service: attempt.service,
       details: { reason, ...extra },

@@ -12,11 +12,11 @@
 import crypto from 'node:crypto';
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AppContext } from '../context.js';
-import { altLogins, smsChallenges, users, type Service } from '../db/schema.js';
+import { altLogins, smsChallenges, type Service } from '../db/schema.js';
 import { isPosternError, type ErrorCode } from '../errors.js';
 import { sendLoginCode } from '../sms/login-code.js';
 import { keyedHash, equalDigests } from './keyed-hash.js';
-import { recordLoginFailure, recordLoginSuccess } from './login-outcome.js';
+import { findLoginUser, recordLoginFailure, recordLoginSuccess } from './login-outcome.js';
 import { checkThrottle } from './throttle.js';
 import type { AuthFailure, AuthResult } from './types.js';
 
@@ -164,11 +164,13 @@ export async function loginsWithPendingChallenge(ctx: AppContext, loginIds: numb
 }
 
 async function loadLoginAndUser(ctx: AppContext, loginId: number) {
-  const [row] = await ctx.db
-    .select({ login: altLogins, user: users })
-    .from(altLogins)
-    .innerJoin(users, eq(users.id, altLogins.userId))
-    .where(eq(altLogins.id, loginId));
+  const login = await findAltLoginRow(ctx, loginId);
+  const user = login ? await findLoginUser(ctx, { id: login.userId }) : null;
+  return login && user ? { login, user } : null;
+}
+
+async function findAltLoginRow(ctx: AppContext, loginId: number) {
+  const [row] = await ctx.db.select().from(altLogins).where(eq(altLogins.id, loginId));
   return row ?? null;
 }
 
@@ -187,15 +189,15 @@ export async function verifySmsChallenge(
   if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
   const consumed = challenge ? await tryChallengeCode(ctx, { challengeId: challenge.id }, input.code) : null;
   if (!consumed || !found) {
-    await recordLoginFailure(ctx, attempt, found?.user.id ?? null, challenge ? 'sms-code-wrong' : 'sms-challenge-invalid', { method: 'sms', loginId: challenge?.loginId });
+    await recordLoginFailure(ctx, attempt, found?.user ?? null, challenge ? 'sms-code-wrong' : 'sms-challenge-invalid', { method: 'sms', loginId: challenge?.loginId });
     return { ok: false, reason: 'failed' };
   }
   const { login, user } = found;
   if (user.disabled || login.revokedAt || !login.services.includes(input.service)) {
-    await recordLoginFailure(ctx, attempt, user.id, user.disabled ? 'disabled' : 'service-not-allowed', { method: 'sms', loginId: login.id });
+    await recordLoginFailure(ctx, attempt, user, user.disabled ? 'disabled' : 'service-not-allowed', { method: 'sms', loginId: login.id });
     return { ok: false, reason: 'failed' };
   }
-  return recordLoginSuccess(ctx, attempt, { userId: user.id, username: user.username, upstreamUser: user.upstreamUser }, login, 'sms');
+  return recordLoginSuccess(ctx, attempt, { userId: user.id, username: user.username, upstreamUser: user.upstreamUser, groupId: user.groupId }, login, 'sms');
 }
 
 export interface SmsChallengeStatus {

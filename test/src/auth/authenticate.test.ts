@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAppPassword, createOneTimeList, createUserChosenLogin, listAltLogins, revokeAltLogin } from '../../../src/accounts/alt-logins.js';
+import { addGroupMember, createGroup } from '../../../src/accounts/groups.js';
 import { createUser, setPassword, setUserDisabled } from '../../../src/accounts/users.js';
 import { listAuditEvents } from '../../../src/audit.js';
 import { getAuthCache } from '../../../src/auth/auth-cache.js';
@@ -119,6 +120,19 @@ describe('authenticate', () => {
     ]);
     expect(events[1]!.details).toMatchObject({ method: 'main', restricted: false });
     expect(JSON.stringify(events)).not.toMatch(/password/);
+  });
+
+  it("login events are queryable per group: a member's successes and failures carry the group", async () => {
+    const u = await createUser(ctx, { username: 'gwen', password: 'gwen main password' });
+    const g = await createGroup(ctx, { name: 'Gwen Family', kind: 'family' });
+    await addGroupMember(ctx, { groupId: g.id, userId: u.id, isAdmin: true });
+    await authenticate(ctx, req('gwen', 'gwen main password'));
+    await authenticate(ctx, req('gwen', 'gwen wrong password'));
+    const events = await listAuditEvents(ctx.db, { groupId: g.id, events: ['login.succeeded', 'login.failed'] });
+    expect(events.map((e) => [e.event, e.userId])).toEqual([
+      ['login.failed', u.id],
+      ['login.succeeded', u.id],
+    ]);
   });
 
   it('after repeated failures the account is throttled from that address, even with the right password, and says when to retry', async () => {
