@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAppPassword, createOneTimeList, createUserChosenLogin, listAltLogins, revokeAltLogin } from '../../../src/accounts/alt-logins.js';
 import { addGroupMember, createGroup } from '../../../src/accounts/groups.js';
@@ -107,6 +108,22 @@ describe('authenticate', () => {
     let result;
     expect(await verifications(async () => (result = await authenticate(ctx, req('ivan', 'kiosk password'))))).toBe(2);
     expect(result).toMatchObject({ ok: true, method: 'password', loginId: login.id, restricted: true });
+  });
+
+  it('no other string opens a session or uses up a code (property)', async () => {
+    const u = await createUser(ctx, { username: 'prop', password: 'prop main password' });
+    const { codes } = await createOneTimeList(ctx, { userId: u.id, count: 3, services: ['web', 'imap'] });
+    await createAppPassword(ctx, { userId: u.id });
+    const known = new Set(['prop main password', ...codes.map((c) => c.code)]);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string(), fc.stringMatching(/^[0-9A-Z]{5}-[0-9A-Z]{5}$/), fc.stringMatching(/^prop main passwor.?d?$/)), async (secret) => {
+        fc.pre(!known.has(secret));
+        await ctx.db.delete(throttle); // every run must reach the verification, not the throttle
+        expect(await authenticate(ctx, req('prop', secret, 'imap'))).toEqual({ ok: false, reason: 'failed' });
+      }),
+      { numRuns: 40 },
+    );
+    expect((await listAltLogins(ctx, u.id)).find((l) => l.kind === 'otp')).toMatchObject({ remainingCodes: 3 });
   });
 
   it('audits successes and failures with method, service and address, never the secret', async () => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { audit } from '../../../src/audit.js';
@@ -59,10 +60,15 @@ describe('throttle', () => {
     expect((await checkThrottle(ctx, { username: 'carol', ip: '192.0.2.7', userId: 42 })).blocked).toBe(false);
   });
 
-  it('never blocks for ever: every delay is bounded', () => {
-    for (let n = 1; n < 10_000; n += 7) {
-      for (const p of Object.values(THROTTLE_POLICIES)) expect(p.delaySeconds(n)).toBeLessThanOrEqual(3600);
-    }
+  it('never blocks for ever, and more failures never shorten the delay (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 0, max: 1000 }), (n, more) => {
+        for (const p of Object.values(THROTTLE_POLICIES)) {
+          expect(p.delaySeconds(n)).toBeLessThanOrEqual(3600);
+          expect(p.delaySeconds(n + more)).toBeGreaterThanOrEqual(p.delaySeconds(n));
+        }
+      }),
+    );
   });
 
   it('counts IPv6 clients per /64 and IPv4-mapped addresses as IPv4', () => {
