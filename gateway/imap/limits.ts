@@ -81,3 +81,12 @@ export const UNAUTHENTICATED_IDLE_TIMEOUT_MS = 60_000;
  * a slow re-IDLE from racing the timer.
  */
 export const AUTHENTICATED_IDLE_TIMEOUT_MS = 31 * 60_000;
+
+/**
+ * Client bytes the gateway holds unread before it stops reading the client socket. Commands are run
+ * one at a time, so a client that pipelines hundreds of them waits in its own socket, not in our memory.
+ */
+export const MAX_UNREAD_CLIENT_BYTES = 256 * KiB;
+
+/** Milliseconds a closing connection may take to flush its last lines before it is cut. */
+export const CLOSE_FLUSH_TIMEOUT_MS = 5_000;

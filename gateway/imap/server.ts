@@ -1,13 +1,34 @@
 /**
- * IMAP listener. PLACEHOLDER until the relay lands: greets, answers CAPABILITY/NOOP/LOGOUT politely and
- * says the gateway is not yet available. Replaced by the real gateway (issue #5).
+ * The IMAP listeners: plain IMAP with STARTTLS on IMAP_PORT, and implicit TLS on IMAPS_PORT when a
+ * certificate is configured (TLS_CERT / TLS_KEY). Each accepted socket becomes an ImapConnection;
+ * a failing connection never takes the listener or the other sessions with it.
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
+import { authenticate } from '../../src/auth/authenticate.js';
 import type { AppContext } from '../../src/context.js';
+import { isLoopbackAddress } from '../smtp/transport-security.js';
+import { type Authenticator, type ConnectionSettings, ImapConnection } from './connection.js';
+import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
 
 export interface ImapGatewayOptions {
   host: string;
+  /** Plain IMAP (STARTTLS when TLS is configured); 0 picks a free port. */
   port: number;
+  /** PEM key and certificate; defaults to the files named by TLS_KEY / TLS_CERT. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Implicit-TLS port, used only when TLS is configured; defaults to IMAPS_PORT. */
+  imapsPort?: number;
+  /**
+   * Whether LOGIN/AUTHENTICATE may be used before TLS on a connection that arrived on this local
+   * address. Default: loopback only. Tests inject `() => false` to exercise the network rules on 127.0.0.1.
+   */
+  plaintextLoginAllowed?: (localAddress: string | undefined) => boolean;
+  /** Defaults to the accounts core; tests pass their own for outcomes that are hard to provoke. */
+  authenticate?: Authenticator;
+  unauthenticatedTimeoutMs?: number;
+  authenticatedTimeoutMs?: number;
 }
 
 export interface RunningListener {
@@ -15,24 +36,69 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-export async function startImapGateway(_ctx: AppContext, options: ImapGatewayOptions): Promise<RunningListener> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.end('* BYE [UNAVAILABLE] Postern IMAP gateway is not yet available\r\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, resolve);
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+export interface RunningImapGateway extends RunningListener {
+  /** The implicit-TLS port, or null when TLS is not configured. */
+  imapsPort: number | null;
+}
+
+/** Starts the IMAP gateway; resolves once every listener is bound. */
+export async function startImapGateway(ctx: AppContext, options: ImapGatewayOptions): Promise<RunningImapGateway> {
+  const tlsFiles = options.tls ?? readTlsFiles(ctx);
+  const tlsContext = tlsFiles ? tls.createSecureContext({ key: tlsFiles.key, cert: tlsFiles.cert, minVersion: 'TLSv1.2' }) : null;
+  const settings: ConnectionSettings = {
+    ctx,
+    authenticate: options.authenticate ?? authenticate,
+    tlsContext,
+    plaintextLoginAllowed: options.plaintextLoginAllowed ?? isLoopbackAddress,
+    unauthenticatedTimeoutMs: options.unauthenticatedTimeoutMs ?? UNAUTHENTICATED_IDLE_TIMEOUT_MS,
+    authenticatedTimeoutMs: options.authenticatedTimeoutMs ?? AUTHENTICATED_IDLE_TIMEOUT_MS,
+    maxMessageSize: ctx.config.MAX_MESSAGE_SIZE,
   };
+  const connections = new Set<ImapConnection>();
+  const accept = (socket: net.Socket, secure: boolean) => {
+    connections.add(new ImapConnection(socket, secure, settings, (c) => connections.delete(c)));
+  };
+
+  const plain = net.createServer({ noDelay: true }, (socket) => accept(socket, false));
+  const servers: net.Server[] = [plain];
+  await listen(plain, options.port, options.host);
+  let imapsPort: number | null = null;
+  if (tlsContext) {
+    const secure = tls.createServer({ secureContext: tlsContext }, (socket) => accept(socket, true));
+    // A failed handshake is the client's problem; without a listener it would be an uncaught error.
+    secure.on('tlsClientError', (_error, socket) => socket.destroy());
+    servers.push(secure);
+    try {
+      await listen(secure, options.imapsPort ?? ctx.config.IMAPS_PORT, options.host);
+    } catch (error) {
+      plain.close();
+      throw error;
+    }
+    imapsPort = (secure.address() as net.AddressInfo).port;
+  }
+
+  return {
+    port: (plain.address() as net.AddressInfo).port,
+    imapsPort,
+    close: async () => {
+      for (const c of connections) c.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function readTlsFiles(ctx: AppContext): { key: Buffer; cert: Buffer } | undefined {
+  const { TLS_KEY, TLS_CERT } = ctx.config;
+  if (!TLS_KEY || !TLS_CERT) return undefined;
+  return { key: fs.readFileSync(TLS_KEY), cert: fs.readFileSync(TLS_CERT) };
 }

@@ -1,0 +1,314 @@
+/**
+ * One client connection: the socket, the command reader, and the loop that feeds commands one at a
+ * time to the pre-authentication handlers (pre-auth.ts) or, after login, to the relay (relay.ts).
+ *
+ * One command at a time is the safety rule: the next command is not even parsed until the previous
+ * one has completed, so the session state it is judged in (not authenticated, restricted, selected)
+ * is always the state the store is in. Pipelined bytes wait in the reader, bounded by
+ * MAX_UNREAD_CLIENT_BYTES (then in the client's own socket). Throughput does not suffer: bulk
+ * transfers are single commands whose responses stream through.
+ */
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { AuthRequest, AuthResult } from '../../src/auth/types.js';
+import type { AppContext } from '../../src/context.js';
+import type { SessionState } from './command-ast.js';
+import { CommandReader, type CommandReaderEvent, type FatalReason } from './command-reader.js';
+import { greetingLine, type PreAuthState } from './greeting.js';
+import { CLOSE_FLUSH_TIMEOUT_MS, MAX_BAD_COMMANDS, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
+import { planLiteral } from './literal-plan.js';
+import { parseCommand } from './parse-command.js';
+import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
+import type { Relay } from './relay.js';
+
+/** The accounts core's login decision (src/auth/authenticate.ts); injectable for tests of odd outcomes. */
+export type Authenticator = (ctx: AppContext, req: AuthRequest) => Promise<AuthResult>;
+
+/** What every connection of one listener shares. */
+export interface ConnectionSettings {
+  ctx: AppContext;
+  authenticate: Authenticator;
+  /** For STARTTLS; null when no certificate is configured. */
+  tlsContext: tls.SecureContext | null;
+  /** Whether a password may be sent in the clear to this local address (default: loopback only). */
+  plaintextLoginAllowed: (localAddress: string | undefined) => boolean;
+  unauthenticatedTimeoutMs: number;
+  authenticatedTimeoutMs: number;
+  maxMessageSize: number;
+}
+
+const FATAL_TEXT: Record<FatalReason, string> = {
+  'line-too-long': '[LIMIT] Command line too long',
+  'command-too-long': '[LIMIT] Command too long',
+  'literal-too-large': '[TOOBIG] Literal too large',
+};
+
+/** Why reading from the client is paused (bit flags, so independent reasons do not undo each other). */
+const PAUSED_FOR_BUFFER = 1;
+const PAUSED_FOR_UPSTREAM = 2;
+
+export class ImapConnection {
+  state: SessionState = 'not-authenticated';
+  readonly reader: CommandReader;
+  relay: Relay | null = null;
+  /** Tag of an AUTHENTICATE waiting for the client's SASL response line. */
+  saslTag: string | null = null;
+  secure: boolean;
+  readonly remoteIp: string;
+  readonly localAddress: string | undefined;
+  private socket: net.Socket;
+  private waiting = false;
+  private pumping = false;
+  private closed = false;
+  private badCommands = 0;
+  private paused = 0;
+
+  private readonly onData = (chunk: Buffer) => {
+    this.reader.push(chunk);
+    if (this.reader.bufferedBytes > MAX_UNREAD_CLIENT_BYTES) this.pauseInput(PAUSED_FOR_BUFFER);
+    this.pump();
+  };
+  private readonly onDrain = () => this.relay?.onClientDrain();
+  private readonly onTimeout = () => this.finish('* BYE Autologout; idle for too long');
+  private readonly onGone = () => this.destroy();
+
+  constructor(
+    socket: net.Socket,
+    secure: boolean,
+    readonly settings: ConnectionSettings,
+    private readonly onClosed: (c: ImapConnection) => void,
+  ) {
+    this.socket = socket;
+    this.secure = secure;
+    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.localAddress = socket.localAddress;
+    this.reader = new CommandReader({ maxMessageSize: settings.maxMessageSize });
+    socket.setNoDelay(true);
+    socket.setTimeout(settings.unauthenticatedTimeoutMs);
+    this.attach(socket);
+    this.write(greetingLine(this.preAuthState()));
+  }
+
+  get ctx(): AppContext {
+    return this.settings.ctx;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** What the pre-authentication capability list depends on, now. */
+  preAuthState(): PreAuthState {
+    return {
+      secure: this.secure,
+      tlsAvailable: this.settings.tlsContext !== null,
+      loginAllowed: this.secure || this.settings.plaintextLoginAllowed(this.localAddress),
+    };
+  }
+
+  /** Writes one response line (CRLF added). */
+  write(line: string): void {
+    if (!this.closed) this.socket.write(`${line}\r\n`);
+  }
+
+  /** Writes relayed bytes as they are; false when the client socket wants a pause. */
+  writeRaw(data: Buffer): boolean {
+    return this.closed ? true : this.socket.write(data);
+  }
+
+  /** Batches the writes of one upstream chunk into one system call. */
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  get outputBlocked(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  /** `tag text`, or `* text` when the command had no readable tag. */
+  reply(tag: string | null, text: string): void {
+    this.write(`${tag ?? '*'} ${text}`);
+  }
+
+  /** Answers BAD and counts it: a client that keeps sending what we cannot accept is cut off. */
+  bad(tag: string | null, text: string): void {
+    this.reply(tag, `BAD ${text}`);
+    if (++this.badCommands >= MAX_BAD_COMMANDS) this.finish('* BYE Too many invalid commands');
+  }
+
+  /** Stops reading commands until proceed(): a command is in progress. */
+  wait(): void {
+    this.waiting = true;
+  }
+
+  /** The current command is over: read the next one. */
+  proceed(): void {
+    this.waiting = false;
+    this.pump();
+  }
+
+  pauseUpstreamInput(on: boolean): void {
+    if (on) this.pauseInput(PAUSED_FOR_UPSTREAM);
+    else this.resumeInput(PAUSED_FOR_UPSTREAM);
+  }
+
+  /** Login succeeded and the store session is open: from now on commands go to the relay. */
+  beginSession(relay: Relay): void {
+    this.relay = relay;
+    this.state = 'authenticated';
+    this.socket.setTimeout(this.settings.authenticatedTimeoutMs);
+  }
+
+  /**
+   * RFC 9051 §6.2.1: after our OK the handshake starts at once, and every byte the client sent before
+   * it is dropped (nginx CVE-2014-3556, Dovecot CVE-2021-33515: plaintext injected before the handshake
+   * ran inside the TLS session).
+   */
+  startTls(): void {
+    const raw = this.socket;
+    this.reader.discardBuffered();
+    this.detach(raw);
+    raw.on('error', () => raw.destroy());
+    this.wait();
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.settings.tlsContext! });
+    this.socket = secure;
+    this.attach(secure);
+    secure.setTimeout(this.settings.unauthenticatedTimeoutMs);
+    secure.once('secure', () => {
+      this.secure = true;
+      this.proceed();
+    });
+  }
+
+  /** Writes a last line (usually `* BYE …`) and closes once it is flushed. The store session goes too. */
+  finish(line?: string): void {
+    if (this.closed) return;
+    if (line) this.write(line);
+    this.closed = true;
+    this.relay?.destroy();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_TIMEOUT_MS).unref();
+  }
+
+  /** Cuts the connection at once (client gone, server closing). */
+  destroy(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.relay?.destroy();
+    }
+    this.socket.destroy();
+    this.onClosed(this);
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('timeout', this.onTimeout);
+    socket.on('end', this.onGone);
+    socket.on('error', this.onGone);
+    socket.on('close', this.onGone);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.off('data', this.onData);
+    socket.off('drain', this.onDrain);
+    socket.off('timeout', this.onTimeout);
+    socket.off('end', this.onGone);
+    socket.off('error', this.onGone);
+    socket.off('close', this.onGone);
+  }
+
+  private pauseInput(reason: number): void {
+    if (this.paused === 0) this.socket.pause();
+    this.paused |= reason;
+  }
+
+  private resumeInput(reason: number): void {
+    if ((this.paused & reason) === 0) return;
+    this.paused &= ~reason;
+    if (this.paused === 0 && !this.closed) this.socket.resume();
+  }
+
+  /** Reads and handles events until a command has to wait or the bytes run out. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.waiting && !this.closed) {
+        const event = this.reader.next();
+        if (!event) break;
+        this.handle(event);
+      }
+    } catch (error) {
+      // A bug, not client input: fail closed for this connection only.
+      this.ctx.log.error({ err: error }, 'imap connection failed');
+      this.finish('* BYE [SERVERBUG] Internal error');
+    } finally {
+      this.pumping = false;
+    }
+    if (this.reader.bufferedBytes < MAX_UNREAD_CLIENT_BYTES / 2) this.resumeInput(PAUSED_FOR_BUFFER);
+  }
+
+  private handle(event: CommandReaderEvent): void {
+    if (this.relay?.appendInProgress) {
+      this.relay.onAppendEvent(event);
+      return;
+    }
+    switch (event.type) {
+      case 'fatal':
+        this.finish(`* BYE ${FATAL_TEXT[event.reason]}`);
+        return;
+      case 'refused': {
+        const tag = this.saslTag ?? event.tag;
+        this.saslTag = null;
+        this.bad(tag, 'Bare CR, bare LF or NUL in command');
+        return;
+      }
+      case 'literal':
+        this.onLiteral(event);
+        return;
+      case 'command': {
+        const parsed = parseCommand(event.parts);
+        if (!parsed.ok) this.bad(parsed.tag, `${parsed.code ? `[${parsed.code}] ` : ''}${parsed.text}`);
+        else if (this.state === 'not-authenticated') handlePreAuthCommand(this, parsed.command);
+        else this.relay!.onCommand(parsed.command);
+        return;
+      }
+      case 'idle-done':
+        this.relay?.onIdleDone(event.valid);
+        return;
+      case 'sasl-response':
+        handleSaslResponse(this, event.data);
+        return;
+      default:
+        // literal-chunk / literal-end come only from streamed literals, which the relay handles above.
+        return;
+    }
+  }
+
+  private onLiteral(event: Extract<CommandReaderEvent, { type: 'literal' }>): void {
+    const plan = planLiteral(event.parts, event.literal, { state: this.state, maxMessageSize: this.settings.maxMessageSize });
+    if (plan.action === 'collect') {
+      // RFC 9051 §2.2.1: the client waits for this before sending a synchronizing literal.
+      if (event.literal.sync) this.write('+ Ready for literal data');
+      this.reader.collectLiteral();
+      return;
+    }
+    if (plan.action === 'stream' && this.relay) {
+      this.relay.startAppend(plan.command, event.literal.sync);
+      return;
+    }
+    this.reader.refuseLiteral();
+    if (plan.action === 'stream') {
+      this.bad(plan.command.tag, 'Log in first');
+      return;
+    }
+    const text = `${plan.code ? `[${plan.code}] ` : ''}${plan.text}`;
+    if (plan.status === 'BAD') this.bad(plan.tag, text);
+    else this.reply(plan.tag, `NO ${text}`);
+  }
+}

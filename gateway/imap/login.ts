@@ -1,0 +1,75 @@
+/**
+ * Logging a client in: the accounts core decides (service `imap`, shared throttling), then the gateway
+ * opens the store session as the master user on the user's behalf (upstream.ts). Only then does the
+ * client get its tagged OK, carrying the store's capabilities filtered for this session.
+ */
+import { filterCapabilities } from './capability-filter.js';
+import type { ImapConnection } from './connection.js';
+import { loginReplies, replyForAuthFailure } from './auth-replies.js';
+import { Relay } from './relay.js';
+import { UpstreamError, openUpstream } from './upstream.js';
+
+/**
+ * Dovecot's master-user separator and the SASL separator: a name containing either could make the
+ * store read "user*master" or a second field. The accounts core refuses such names; checked again
+ * here because this is where they would do harm.
+ */
+const UNSAFE_NAME = /[*\0\r\n]/;
+
+/** Runs LOGIN / AUTHENTICATE PLAIN to the end; the connection waits meanwhile. */
+export function logIn(conn: ImapConnection, tag: string, username: string, secret: string): void {
+  conn.wait();
+  attemptLogin(conn, tag, username, secret).then(
+    (line) => {
+      if (conn.isClosed) return;
+      if (line) conn.reply(tag, line);
+      conn.proceed();
+    },
+    (error: unknown) => {
+      conn.ctx.log.error({ err: error }, 'imap login failed');
+      if (conn.isClosed) return;
+      conn.reply(tag, loginReplies.authUnavailable);
+      conn.proceed();
+    },
+  );
+}
+
+/** The tagged answer (without tag), or null when the session began and the OK was written. */
+async function attemptLogin(conn: ImapConnection, tag: string, username: string, secret: string): Promise<string | null> {
+  const { ctx } = conn;
+  if (username === '' || UNSAFE_NAME.test(username)) return loginReplies.failed;
+  const result = await conn.settings.authenticate(ctx, { username, secret, service: 'imap', ip: conn.remoteIp });
+  if (!result.ok) return replyForAuthFailure(result);
+  if (UNSAFE_NAME.test(result.upstreamUser)) return loginReplies.failed;
+
+  const config = ctx.config;
+  const target = config.UPSTREAM_IMAP;
+  if (!target || !config.UPSTREAM_MASTER_USER || !config.UPSTREAM_MASTER_PASSWORD) return loginReplies.upstreamDown;
+  // A restricted session logs in as the restricted master when there is one: the store's ACLs then
+  // refuse expunges even if our policy had a hole (defence in depth).
+  const useRestricted = result.restricted && config.UPSTREAM_RESTRICTED_MASTER_USER && config.UPSTREAM_RESTRICTED_MASTER_PASSWORD;
+  const identity = {
+    authcid: useRestricted ? config.UPSTREAM_RESTRICTED_MASTER_USER! : config.UPSTREAM_MASTER_USER,
+    password: useRestricted ? config.UPSTREAM_RESTRICTED_MASTER_PASSWORD! : config.UPSTREAM_MASTER_PASSWORD,
+    authzid: result.upstreamUser,
+  };
+  if (conn.isClosed) return null;
+  let session;
+  try {
+    session = await openUpstream({ host: target.host, port: target.port, tls: config.UPSTREAM_IMAP_TLS }, identity, conn.remoteIp);
+  } catch (error) {
+    const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
+    ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');
+    return loginReplies.upstreamDown;
+  }
+  if (conn.isClosed) {
+    session.socket.destroy();
+    return null;
+  }
+  const relay = new Relay(conn, session, result);
+  conn.beginSession(relay);
+  const caps = filterCapabilities(session.capabilities, { maxMessageSize: conn.settings.maxMessageSize, restricted: result.restricted });
+  conn.reply(tag, `OK [CAPABILITY ${caps.join(' ')}] Logged in${result.restricted ? ' (restricted: nothing can be deleted)' : ''}`);
+  relay.start(session.leftover);
+  return null;
+}

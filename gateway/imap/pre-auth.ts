@@ -1,0 +1,128 @@
+/**
+ * The not-authenticated state (RFC 9051 §6.1, §6.2), answered by the gateway itself: nothing reaches
+ * the store before the accounts core has accepted the login. CAPABILITY, NOOP, LOGOUT, ID, STARTTLS,
+ * LOGIN and AUTHENTICATE PLAIN (RFC 4616, with SASL-IR RFC 4959, continuation lines and `*` to cancel).
+ */
+import { type Command, astringValue } from './command-ast.js';
+import type { ImapConnection } from './connection.js';
+import { loginReplies } from './auth-replies.js';
+import { preAuthCapabilities } from './greeting.js';
+import { logIn } from './login.js';
+import { decideCommand } from './session-policy.js';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Handles one parsed command before login. */
+export function handlePreAuthCommand(conn: ImapConnection, command: Command): void {
+  const { tag } = command;
+  const verdict = decideCommand(command, { state: 'not-authenticated', restricted: false });
+  if (verdict.action === 'refuse') {
+    const text = `${verdict.code ? `[${verdict.code}] ` : ''}${verdict.text}`;
+    if (verdict.status === 'BAD') conn.bad(tag, text);
+    else conn.reply(tag, `NO ${text}`);
+    return;
+  }
+  switch (command.name) {
+    case 'CAPABILITY':
+      conn.write(`* CAPABILITY ${preAuthCapabilities(conn.preAuthState()).join(' ')}`);
+      conn.reply(tag, 'OK CAPABILITY completed');
+      return;
+    case 'NOOP':
+      conn.reply(tag, 'OK NOOP completed');
+      return;
+    case 'LOGOUT':
+      conn.write('* BYE Logging out');
+      conn.reply(tag, 'OK LOGOUT completed');
+      conn.finish();
+      return;
+    case 'ID':
+      // RFC 2971: the client's fields are not needed before login; the store gets ours at login.
+      conn.write('* ID ("name" "Postern")');
+      conn.reply(tag, 'OK ID completed');
+      return;
+    case 'STARTTLS':
+      startTls(conn, tag);
+      return;
+    case 'LOGIN':
+      if (!conn.preAuthState().loginAllowed) {
+        conn.reply(tag, loginReplies.privacyRequired);
+        return;
+      }
+      logIn(conn, tag, astringValue(command.args[0]) ?? '', astringValue(command.args[1]) ?? '');
+      return;
+    case 'AUTHENTICATE':
+      authenticate(conn, tag, command);
+      return;
+    default:
+      conn.bad(tag, `${command.name} is not valid before login`);
+  }
+}
+
+function startTls(conn: ImapConnection, tag: string): void {
+  if (conn.secure) {
+    conn.bad(tag, 'TLS is already active');
+    return;
+  }
+  if (!conn.settings.tlsContext) {
+    conn.bad(tag, 'STARTTLS is not available');
+    return;
+  }
+  conn.reply(tag, 'OK Begin TLS negotiation now');
+  conn.startTls();
+}
+
+function authenticate(conn: ImapConnection, tag: string, command: Command): void {
+  const mechanism = astringValue(command.args[0])?.toUpperCase();
+  if (mechanism !== 'PLAIN') {
+    conn.reply(tag, loginReplies.unsupportedMechanism);
+    return;
+  }
+  if (!conn.preAuthState().loginAllowed) {
+    conn.reply(tag, loginReplies.privacyRequired);
+    return;
+  }
+  const initial = command.args[1];
+  if (initial) {
+    // SASL-IR (RFC 4959 §3): "=" is an empty initial response.
+    const text = astringValue(initial) ?? '';
+    finishPlain(conn, tag, text === '=' ? '' : text);
+    return;
+  }
+  // RFC 9051 §6.2.2: an empty challenge, then one line from the client.
+  conn.write('+ ');
+  conn.saslTag = tag;
+  conn.reader.expectSaslResponse();
+}
+
+/** The client's line after our `+`: base64 of the PLAIN message, or `*` to cancel. */
+export function handleSaslResponse(conn: ImapConnection, data: Buffer): void {
+  const tag = conn.saslTag;
+  conn.saslTag = null;
+  if (tag === null) return;
+  const text = data.toString('latin1');
+  if (text === '*') {
+    conn.bad(tag, 'Authentication cancelled');
+    return;
+  }
+  finishPlain(conn, tag, text);
+}
+
+/** RFC 4616 §2: message = [authzid] NUL authcid NUL passwd. */
+function finishPlain(conn: ImapConnection, tag: string, base64: string): void {
+  if (!BASE64.test(base64)) {
+    conn.bad(tag, 'Invalid SASL response');
+    return;
+  }
+  const parts = Buffer.from(base64, 'base64').toString('utf8').split('\0');
+  if (parts.length !== 3 || parts[1] === '' || parts[2] === '') {
+    conn.reply(tag, loginReplies.failed);
+    return;
+  }
+  const [authzid, authcid, password] = parts as [string, string, string];
+  // Acting as someone else would need a proxy-authorization policy we do not have.
+  if (authzid !== '' && authzid !== authcid) {
+    conn.reply(tag, loginReplies.authzidRefused);
+    return;
+  }
+  logIn(conn, tag, authcid, password);
+}

@@ -1,0 +1,343 @@
+/**
+ * The authenticated session: every client command is judged by the session policy, rebuilt from its
+ * parse and sent to the store; the store's responses are framed literal-aware and passed back, with
+ * capability lists filtered. One command is in flight at a time (see connection.ts), so each tagged
+ * response belongs to it and the session state is known before the next command is read.
+ *
+ * Memory: literal bytes in both directions are passed as the socket's own Buffers (no copies), and
+ * each side pauses the other when its writes back up, which keeps a 50 MB message to a few chunks.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type net from 'node:net';
+import { audit } from '../../src/audit.js';
+import type { AuthSuccess } from '../../src/auth/types.js';
+import { safeText } from './auth-replies.js';
+import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
+import type { Command } from './command-ast.js';
+import type { CommandReaderEvent } from './command-reader.js';
+import { findCommand } from './command-table.js';
+import type { ImapConnection } from './connection.js';
+import { parseCommand } from './parse-command.js';
+import { type ResponseEvent, ResponseReader } from './response-reader.js';
+import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
+import { type PolicyVerdict, decideCommand } from './session-policy.js';
+import type { UpstreamSession } from './upstream.js';
+import { CRLF } from './syntax.js';
+
+interface AppendState {
+  /** The command as parsed when its message literal was announced; its end must parse the same. */
+  planned: Command;
+  clientSync: boolean;
+  /** upstream: waiting for the store; literal: client bytes flowing; end: waiting for the CRLF; sent. */
+  phase: 'upstream' | 'literal' | 'end' | 'sent';
+  /** The last chunk, held back until the command is known to end well (see onAppendEvent). */
+  held: Buffer | null;
+}
+
+interface InFlight {
+  tag: string;
+  /** The name sent upstream (CLOSE may have become UNSELECT). */
+  name: string;
+  segments: UpstreamSegment[];
+  next: number;
+  awaitingContinuation: boolean;
+  idle: 'no' | 'starting' | 'idling' | 'done-sent';
+  invalidDone: boolean;
+  append: AppendState | null;
+}
+
+const LOST = '* BYE [UNAVAILABLE] Lost the connection to the mail store';
+const UNREADABLE = '* BYE [UNAVAILABLE] The mail store sent a response the gateway cannot relay';
+
+export class Relay {
+  private readonly upstream: net.Socket;
+  private readonly responses = new ResponseReader();
+  private readonly capabilityOptions: CapabilityFilterOptions;
+  private readonly nonSyncLiteralMax: number;
+  private inFlight: InFlight | null = null;
+  private sawBye = false;
+  private closed = false;
+
+  constructor(
+    private readonly conn: ImapConnection,
+    session: UpstreamSession,
+    private readonly auth: AuthSuccess,
+  ) {
+    this.upstream = session.socket;
+    this.capabilityOptions = { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted };
+    this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
+  }
+
+  /** Starts reading the store; `leftover` is what the login exchange read past its end. */
+  start(leftover: Buffer): void {
+    const up = this.upstream;
+    up.setNoDelay(true);
+    up.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    up.on('drain', () => this.conn.pauseUpstreamInput(false));
+    up.on('error', () => up.destroy());
+    up.on('close', () => {
+      this.closed = true;
+      this.conn.finish(this.sawBye ? undefined : LOST);
+    });
+    if (leftover.length > 0) this.onUpstreamData(leftover);
+  }
+
+  /** True while the client's APPEND message is being read: every reader event belongs to it. */
+  get appendInProgress(): boolean {
+    const phase = this.inFlight?.append?.phase;
+    return phase === 'literal' || phase === 'end';
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.upstream.destroy();
+  }
+
+  onClientDrain(): void {
+    if (!this.closed) this.upstream.resume();
+  }
+
+  /** A complete, parsed client command. */
+  onCommand(command: Command): void {
+    const verdict = decideCommand(command, { state: this.conn.state, restricted: this.auth.restricted });
+    const toSend = this.applyVerdict(command, verdict);
+    if (toSend) this.send(toSend, null);
+  }
+
+  /**
+   * An APPEND/REPLACE announced its message literal. The command so far is judged and sent; the
+   * client gets `+` (or its literal is read) only once the store is ready for the bytes.
+   */
+  startAppend(planned: Command, clientSync: boolean): void {
+    const verdict = decideCommand(planned, { state: this.conn.state, restricted: this.auth.restricted });
+    const toSend = this.applyVerdict(planned, verdict);
+    // Refused: a {n} literal will not come, a {n+} one is read and dropped (never taken for commands).
+    if (toSend) this.send(toSend, { planned, clientSync, phase: 'upstream', held: null });
+    else this.conn.reader.refuseLiteral();
+  }
+
+  /** Reader events while the APPEND message streams: chunks, its end, then the command's CRLF. */
+  onAppendEvent(event: CommandReaderEvent): void {
+    const append = this.inFlight!.append!;
+    if (event.type === 'literal-chunk') {
+      if (append.held) this.writeUpstream(append.held);
+      append.held = event.data;
+      return;
+    }
+    if (event.type === 'literal-end') {
+      append.phase = 'end';
+      return;
+    }
+    if (event.type === 'command' && append.phase === 'end') {
+      const parsed = parseCommand(event.parts);
+      if (parsed.ok && isDeepStrictEqual(parsed.command, append.planned)) {
+        append.phase = 'sent';
+        if (append.held) this.writeUpstream(append.held);
+        append.held = null;
+        this.conn.wait();
+        this.runSegments();
+        return;
+      }
+    }
+    // Something other than the command's end followed the message (a second literal, more arguments,
+    // a bare LF): the store must never complete this APPEND, so its session goes.
+    this.destroy();
+    this.conn.finish('* BYE Malformed APPEND; closing the connection');
+  }
+
+  /** The client's line during IDLE (RFC 2177 §3). */
+  onIdleDone(valid: boolean): void {
+    const f = this.inFlight;
+    if (f?.idle !== 'idling') return; // the store had already ended the IDLE
+    f.idle = 'done-sent';
+    f.invalidDone = !valid;
+    this.conn.wait();
+    this.writeUpstream(Buffer.from('DONE\r\n'));
+  }
+
+  private applyVerdict(command: Command, verdict: PolicyVerdict): Command | null {
+    const conn = this.conn;
+    switch (verdict.action) {
+      case 'allow':
+      case 'rewrite': {
+        const sent = verdict.action === 'rewrite' ? verdict.command : command;
+        if (findCommand(sent.name)?.relayed) return sent;
+        conn.bad(command.tag, `${command.name} is not available through this gateway`);
+        return null;
+      }
+      case 'respond':
+        for (const line of verdict.untagged) conn.write(`* ${line}`);
+        conn.reply(command.tag, `OK ${verdict.text}`);
+        return null;
+      case 'refuse':
+        this.refuse(command, verdict);
+        return null;
+    }
+  }
+
+  private refuse(command: Command, verdict: Extract<PolicyVerdict, { action: 'refuse' }>): void {
+    const conn = this.conn;
+    const code = verdict.code ? `[${verdict.code}] ` : '';
+    if (verdict.status === 'BAD') {
+      conn.bad(command.tag, `${code}${safeText(verdict.text)}`);
+      return;
+    }
+    if (verdict.code !== 'NOPERM' || !this.auth.restricted) {
+      conn.reply(command.tag, `NO ${code}${safeText(verdict.text)}`);
+      return;
+    }
+    // Recorded before answering, so the log is complete when the client sees the refusal. Only the
+    // command name: arguments may carry anything the client typed.
+    const line = `NO [NOPERM] Restricted login: ${safeText(verdict.text)}`;
+    conn.wait();
+    audit(conn.ctx.db, {
+      event: 'imap.command-blocked',
+      userId: this.auth.userId,
+      ip: conn.remoteIp,
+      service: 'imap',
+      details: { command: command.name, loginId: this.auth.loginId },
+    })
+      .catch((error: unknown) => conn.ctx.log.error({ err: error }, 'audit of a blocked IMAP command failed'))
+      .finally(() => {
+        conn.reply(command.tag, line);
+        conn.proceed();
+      });
+  }
+
+  private send(command: Command, append: AppendState | null): void {
+    this.inFlight = {
+      tag: command.tag,
+      name: command.name,
+      segments: serializeCommand(command, { nonSyncLiteralMax: this.nonSyncLiteralMax }),
+      next: 0,
+      awaitingContinuation: false,
+      idle: 'no',
+      invalidDone: false,
+      append,
+    };
+    this.conn.wait();
+    this.runSegments();
+  }
+
+  /** Sends the command's segments up to the next wait (a `+` from the store, or the client's message). */
+  private runSegments(): void {
+    const f = this.inFlight!;
+    while (f.next < f.segments.length) {
+      const segment = f.segments[f.next++]!;
+      if (segment.kind === 'bytes') {
+        this.writeUpstream(segment.data);
+      } else if (segment.kind === 'await-continuation') {
+        f.awaitingContinuation = true;
+        return;
+      } else {
+        const append = f.append!;
+        append.phase = 'literal';
+        if (append.clientSync) this.conn.write('+ Ready for literal data');
+        this.conn.reader.streamLiteral();
+        this.conn.proceed();
+        return;
+      }
+    }
+    if (f.name === 'IDLE') f.idle = 'starting';
+  }
+
+  private writeUpstream(data: Buffer): void {
+    if (!this.closed && !this.upstream.write(data)) this.conn.pauseUpstreamInput(true);
+  }
+
+  private onUpstreamData(chunk: Buffer): void {
+    this.responses.push(chunk);
+    this.conn.cork();
+    try {
+      for (let event = this.responses.next(); event && !this.closed; event = this.responses.next()) {
+        this.onResponseEvent(event);
+      }
+    } finally {
+      this.conn.uncork();
+    }
+    if (this.conn.outputBlocked && !this.closed) this.upstream.pause();
+  }
+
+  private onResponseEvent(event: ResponseEvent): void {
+    switch (event.type) {
+      case 'literal-chunk':
+        this.conn.writeRaw(event.data);
+        return;
+      case 'literal-end':
+        return;
+      case 'text':
+        this.forward(event.text, event.end);
+        return;
+      case 'fatal':
+        this.fail(UNREADABLE);
+        return;
+      case 'response':
+        this.onResponse(event);
+    }
+  }
+
+  private onResponse(event: Extract<ResponseEvent, { type: 'response' }>): void {
+    const { head, text, end } = event;
+    if (head.kind === 'untagged') {
+      if (head.status === 'BYE') this.sawBye = true;
+      if (head.keyword === 'CAPABILITY' || (head.status !== null && carriesCapabilities(text))) {
+        // A capability list must be rewritten whole: one that arrives in pieces is not relayed.
+        if (end === 'partial') return this.fail(UNREADABLE);
+        this.forward(filterCapabilityText(text, this.capabilityOptions), end);
+        return;
+      }
+      this.forward(text, end);
+      return;
+    }
+    const f = this.inFlight;
+    // Status lines and continuations are short; a split one means the stream is not what we think.
+    if (head.kind === 'malformed' || end !== 'response-end' || !f) return this.fail(UNREADABLE);
+    if (head.kind === 'continuation') {
+      if (f.awaitingContinuation) {
+        f.awaitingContinuation = false;
+        this.runSegments();
+      } else if (f.idle === 'starting') {
+        f.idle = 'idling';
+        this.forward(text, end);
+        this.conn.reader.enterIdle();
+        this.conn.proceed();
+      } else {
+        this.fail(UNREADABLE);
+      }
+      return;
+    }
+    // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
+    if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
+    if (f.invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
+    else this.forward(carriesCapabilities(text) ? filterCapabilityText(text, this.capabilityOptions) : text, end);
+    this.complete(f, head.status!);
+  }
+
+  private forward(text: Buffer, end: string): void {
+    this.conn.writeRaw(end === 'partial' ? text : Buffer.concat([text, CRLF]));
+  }
+
+  /** The command's tagged response has been relayed: update the state, then read the next command. */
+  private complete(f: InFlight, status: string): void {
+    this.inFlight = null;
+    // The store refused the APPEND before asking for its message: the client's literal is not wanted.
+    if (f.append?.phase === 'upstream') this.conn.reader.refuseLiteral();
+    const conn = this.conn;
+    if (f.name === 'SELECT' || f.name === 'EXAMINE') {
+      // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
+      if (status === 'OK') conn.state = 'selected';
+      else if (status === 'NO') conn.state = 'authenticated';
+    } else if ((f.name === 'CLOSE' || f.name === 'UNSELECT') && status === 'OK') {
+      conn.state = 'authenticated';
+    } else if (f.name === 'LOGOUT') {
+      conn.finish();
+      return;
+    }
+    conn.proceed();
+  }
+
+  private fail(line: string): void {
+    this.destroy();
+    this.conn.finish(line);
+  }
+}
