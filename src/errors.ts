@@ -21,7 +21,7 @@ export const errorCatalogue = {
   PERSONALITY_NOT_FOUND: 'There is no such personality.',
   PERSONALITY_IS_DEFAULT: 'The default personality cannot be deleted: choose another default first.',
   EMAIL_INVALID: 'That email address is not valid.',
-  MOBILE_INVALID: 'That mobile number is not valid. Write it with its country code, e.g. +44 7700 900123.',
+  MOBILE_INVALID: 'That mobile number is not valid. Write it with its country code, e.g. +1 415 555 0142.',
   PASSWORD_TOO_SHORT: 'Passwords must be at least 8 characters long.',
   AUTH_FAILED: 'Wrong username or password.',
   AUTH_THROTTLED: 'Too many failed attempts. Please wait before trying again.',

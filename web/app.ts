@@ -16,9 +16,11 @@ import { originGuard } from './middleware/origin-guard.js';
 import { securityHeaders } from './middleware/security.js';
 import { loadSession } from './middleware/session.js';
 import { refuse } from './refusal.js';
+import { createDemoPhoneRoutes } from './routes/demo-phone.js';
 import { createHealthRoutes } from './routes/health.js';
 import { createLoginRoutes } from './routes/login.js';
 import { createMailRoutes } from './routes/mail.js';
+import { createManageRoutes } from './routes/manage/index.js';
 import { createOptionsRoutes } from './routes/options/index.js';
 import { createWebhookRoutes } from './routes/webhooks.js';
 import { createStaticRoutes } from './static.js';
@@ -50,6 +52,7 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   );
   app.route('/', createHealthRoutes(ctx));
   app.route('/', createStaticRoutes());
+  if (ctx.config.SMS_PROVIDER === 'console') app.route('/', createDemoPhoneRoutes(ctx));
   // Signed by Twilio instead of carrying a session or CSRF token; mounted before both.
   app.route('/', createWebhookRoutes(ctx));
 
@@ -59,5 +62,6 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   app.route('/', createLoginRoutes(policy));
   app.route('/mail', createMailRoutes());
   app.route('/options', createOptionsRoutes(policy));
+  app.route('/manage', createManageRoutes());
   return app;
 }

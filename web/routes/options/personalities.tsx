@@ -37,7 +37,7 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
         value={p.values.mobile}
         error={p.errors.mobile}
         autocomplete="tel"
-        hint="With the country code, e.g. +44 7700 900123. SMS login codes go to the default personality’s number."
+        hint="With the country code, e.g. +1 415 555 0142. SMS login codes go to the default personality’s number."
         maxlength={32}
       />
       <div class="actions">
