@@ -45,6 +45,11 @@ export interface NewPersonality {
   mobile?: string | null;
   /** The user's first personality is always the default. */
   isDefault?: boolean;
+  /**
+   * Set by createUser when no address was given: the login name stands in for the address (it is what the
+   * upstream store delivers to) and is not checked as an email address.
+   */
+  emailIsLoginName?: boolean;
   actorUserId?: number | null;
 }
 
@@ -52,7 +57,7 @@ export interface NewPersonality {
 export async function createPersonality(ctx: AppContext, input: NewPersonality, tx?: Tx): Promise<Personality> {
   const name = input.name.trim();
   if (!name || name.length > 100) throw new PosternError('INVALID_INPUT', { message: 'A personality needs a name (at most 100 characters).' });
-  const email = input.email.includes('@') ? normalizeEmail(input.email) : input.email.trim();
+  const email = input.emailIsLoginName ? input.email : normalizeEmail(input.email);
   const mobile = input.mobile ? normalizeMobile(input.mobile) : null;
   const write = async (t: Tx) => {
     const existing = await t.select({ id: personalities.id }).from(personalities).where(eq(personalities.userId, input.userId)).limit(1);

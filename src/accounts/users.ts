@@ -6,7 +6,7 @@ import { dummyVerify } from '../auth/dummy-verify.js';
 import type { AppContext } from '../context.js';
 import { users } from '../db/schema.js';
 import { PosternError } from '../errors.js';
-import { createPersonality } from './personalities.js';
+import { createPersonality, normalizeEmail, normalizeMobile } from './personalities.js';
 import { assertValidUsername, normalizeUsername } from './usernames.js';
 
 export type User = typeof users.$inferSelect;
@@ -43,6 +43,8 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
   const upstreamUser = input.upstreamUser ? normalizeUsername(input.upstreamUser) : username;
   assertValidUsername(upstreamUser);
   if (input.password !== undefined) assertPasswordAcceptable(input.password);
+  if (input.email !== undefined) normalizeEmail(input.email);
+  if (input.mobile !== undefined) normalizeMobile(input.mobile);
   const passwordHash = input.password !== undefined ? await ctx.hasher.hash(input.password) : null;
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
@@ -53,7 +55,15 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
     if (!row) throw new PosternError('USERNAME_TAKEN', { context: { username } });
     await createPersonality(
       ctx,
-      { userId: row.id, name: username, email: input.email ?? username, mobile: input.mobile, isDefault: true, actorUserId: input.actorUserId },
+      {
+        userId: row.id,
+        name: username,
+        email: input.email ?? username,
+        emailIsLoginName: input.email === undefined,
+        mobile: input.mobile,
+        isDefault: true,
+        actorUserId: input.actorUserId,
+      },
       tx,
     );
     await audit(tx, { event: 'user.created', userId: row.id, actorUserId: input.actorUserId, details: { upstreamUser } });

@@ -35,6 +35,7 @@ describe('postern user / altlogin / group', () => {
       [['user', 'add', 'bad*name', '--password-stdin'], 'whatever1', /Usernames may contain/],
       [['user', 'add', 'bob', '--mobile', '12345', '--password-stdin'], 'bob password', /mobile number is not valid/],
       [['user', 'add', 'alice', '--password-stdin'], 'alice password', /already taken/],
+      [['user', 'add', 'erin', '--email', 'not-an-address', '--password-stdin'], 'erin password', /email address is not valid/],
       [['user', 'passwd', 'alice'], '', /--password-stdin/],
       [['user', 'passwd', 'nobody', '--password-stdin'], 'x', /no such user/],
       [['altlogin', 'add', 'alice', '--kind', 'magic'], '', /--kind must be one of/],
