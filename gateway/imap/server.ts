@@ -64,7 +64,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
   await listen(plain, options.port, options.host);
   let imapsPort: number | null = null;
   if (tlsContext) {
-    const secure = tls.createServer({ secureContext: tlsContext }, (socket) => accept(socket, true));
+    const secure = tls.createServer({ key: tlsFiles!.key, cert: tlsFiles!.cert, minVersion: 'TLSv1.2' }, (socket) => accept(socket, true));
     // A failed handshake is the client's problem; without a listener it would be an uncaught error.
     secure.on('tlsClientError', (_error, socket) => socket.destroy());
     servers.push(secure);

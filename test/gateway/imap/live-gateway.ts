@@ -2,7 +2,11 @@
  * A real gateway on 127.0.0.1 in front of the test Dovecot, users in a fresh database, and a raw
  * socket client for transcripts. Mail is checked through the store directly (test/helpers/mailstore.ts).
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import { ImapFlow } from 'imapflow';
@@ -62,6 +66,45 @@ export async function gatewayClient(port: number, user: string, pass: string): P
   const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass }, logger: false, disableAutoIdle: true });
   await client.connect();
   return client;
+}
+
+/** A self-signed certificate for 127.0.0.1, made with openssl for this test run. */
+export function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    return { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A TCP proxy to the store, so a test can cut the gateway's upstream connections or watch them close. */
+export async function startStoreProxy(target: { host: string; port: number }) {
+  const pairs = new Set<{ inbound: net.Socket; outbound: net.Socket }>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(target.port, target.host);
+    const pair = { inbound, outbound };
+    pairs.add(pair);
+    inbound.pipe(outbound).pipe(inbound);
+    const end = () => {
+      pairs.delete(pair);
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('close', end).on('error', end);
+    outbound.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    pairs,
+    close: () => new Promise<void>((resolve) => {
+      for (const p of pairs) p.inbound.destroy();
+      server.close(() => resolve());
+    }),
+  };
 }
 
 /** A raw client: send bytes, read what the gateway answers. */
@@ -152,6 +195,17 @@ export class RawClient {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /** After the gateway's OK to STARTTLS: the same connection, now encrypted (new transcript). */
+  async upgrade(): Promise<RawClient> {
+    this.socket.removeAllListeners('data');
+    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    return new RawClient(secure);
   }
 
   private wake(): void {
