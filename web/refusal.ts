@@ -14,9 +14,11 @@ export type RefusalReason =
   | 'restricted-session'
   | 'alternate-login-session'
   | 'restricted-delete'
-  | 'body-too-large';
+  | 'body-too-large'
+  | 'not-group-admin'
+  | 'not-this-group';
 
-type RefusalStatus = 401 | 403 | 413;
+type RefusalStatus = 401 | 403 | 404 | 413;
 
 /** Audits the refusal; returns the exception for the caller to throw (so control flow stays visible). */
 export async function refuse(

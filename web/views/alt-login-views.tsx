@@ -1,6 +1,7 @@
 /** Options → Alternative Logins: the list, the creation forms, and the shown-once pages. */
 import type { AltLoginSummary, OneTimeCode } from '../../src/accounts/alt-logins.js';
 import type { LoginKind } from '../../src/db/schema.js';
+import type { SmsPaymentSummary } from '../../src/sms/payer.js';
 import type { Viewer } from '../env.js';
 import { Page } from './layout.js';
 import { maskedNumber } from './login-views.js';
@@ -20,6 +21,8 @@ export interface AltLoginsPageProps {
   after: number;
   stepUpFresh: boolean;
   mobileHint: string | null;
+  /** Who pays for SMS codes (the group or the member), never the group's balance or ledger. */
+  smsPayment?: SmsPaymentSummary;
   error?: string | null;
   ok?: string | null;
 }
@@ -34,6 +37,26 @@ function Services(props: { name: string; checked: string[] }) {
         </label>
       ))}
     </fieldset>
+  );
+}
+
+/** Whether the member's group pays for their SMS codes and can pay right now; no balance, no ledger. */
+function SmsPaymentNotice(props: { payment: SmsPaymentSummary }) {
+  const { group, personalBalance } = props.payment;
+  const own = `your own SMS credits (${personalBalance} left)`;
+  if (!group) return <p class="sms-payment">SMS codes are paid from {own}.</p>;
+  if (!group.allowSms)
+    return (
+      <Notice kind="info">
+        SMS logins are not paid by {group.name}: an administrator has not allowed them. Codes are paid from {own}.
+      </Notice>
+    );
+  if (group.hasCredits) return <Notice kind="ok">SMS logins are paid by {group.name}, which has SMS credits available.</Notice>;
+  return (
+    <Notice kind="warn">
+      SMS logins are paid by {group.name}, but it has no SMS credits left right now: codes are paid from {own} until an administrator buys
+      more.
+    </Notice>
   );
 }
 
@@ -127,6 +150,7 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
           Logging in with it sends a code to the Mobile number of your default personality
           {p.mobileHint ? ` (${maskedNumber(p.mobileHint)})` : ''}; only the password and the code together open a session.
         </p>
+        {p.smsPayment ? <SmsPaymentNotice payment={p.smsPayment} /> : null}
         {!p.mobileHint ? (
           <Notice kind="warn">
             Your default personality has no Mobile number yet: <a href="/options/personalities">set it in Personalities</a>.

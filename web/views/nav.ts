@@ -18,16 +18,20 @@ export const optionsItems: NavItem[] = [
   { href: '/options/security', label: 'Security' },
 ];
 
-/** Manage → … for an administrator of `group`. */
+/**
+ * Manage → … for an administrator of `group`. The URLs carry the group id (every Manage route checks the
+ * viewer administers that very group); no href is a prefix of another, so exactly one item is current.
+ * "Buy SMS Credits" appears only once "Allow SMS two-factor logins" is ticked (issue 7).
+ */
 export function manageItems(group: NonNullable<Viewer['group']>): NavItem[] {
+  const base = `/manage/${group.id}`;
   const items: NavItem[] = [
-    { href: '/manage', label: group.kind === 'business' ? 'Business' : 'Family' },
-    { href: '/manage/members', label: 'Members' },
-    { href: '/manage/preferences', label: `${group.kind === 'business' ? 'Business' : 'Family'} Preferences` },
+    { href: `${base}/overview`, label: 'Business/Family' },
+    { href: `${base}/members`, label: 'Members' },
+    { href: `${base}/preferences`, label: 'Business/Family Preferences' },
   ];
-  if (group.allowSms) {
-    items.push({ href: '/manage/credits/buy', label: 'Buy SMS Credits' }, { href: '/manage/credits', label: 'SMS credit history' });
-  }
+  if (group.allowSms) items.push({ href: `${base}/buy`, label: 'Buy SMS Credits' });
+  items.push({ href: `${base}/history`, label: 'SMS credit history' });
   return items;
 }
 

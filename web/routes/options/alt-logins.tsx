@@ -14,6 +14,7 @@ import {
 import { getDefaultPersonality } from '../../../src/accounts/personalities.js';
 import { hasRecentStepUp } from '../../../src/auth/web-sessions.js';
 import { isPosternError } from '../../../src/errors.js';
+import { describeSmsPayment } from '../../../src/sms/payer.js';
 import type { WebEnv } from '../../env.js';
 import { field, readForm, requireStepUp, viewerOf } from '../../middleware/session.js';
 import { AltLoginsPage, AppPasswordShownPage, KIND_NAMES, OneTimeListPrintPage } from '../../views/alt-login-views.js';
@@ -28,10 +29,11 @@ export function createAltLoginRoutes() {
     const ctx = c.get('ctx');
     const viewer = viewerOf(c);
     const userId = viewer.session.userId;
-    const [logins, all, personality] = await Promise.all([
+    const [logins, all, personality, smsPayment] = await Promise.all([
       listAltLogins(ctx, userId),
       listAltLogins(ctx, userId, { includeRevoked: true }),
       getDefaultPersonality(ctx, userId),
+      describeSmsPayment(ctx.db, userId),
     ]);
     return c.html(
       <AltLoginsPage
@@ -40,6 +42,7 @@ export function createAltLoginRoutes() {
         after={Math.max(0, ...all.map((l) => l.id))}
         stepUpFresh={hasRecentStepUp(viewer.session)}
         mobileHint={personality?.mobile ? personality.mobile.slice(-2) : null}
+        smsPayment={smsPayment}
         {...notes}
       />,
       status,

@@ -15,9 +15,9 @@ import { Page } from '../../views/layout.js';
 import { CsrfField, Field, Notice, formatDuration } from '../../views/ui.js';
 import type { Viewer } from '../../env.js';
 
-/** Only places inside Options may be returned to (no open redirect). */
+/** Only places inside Options and Manage may be returned to (no open redirect). */
 export function safeNext(next: string | undefined): string {
-  return next && /^\/options(\/[a-z-]*)?$/.test(next) ? next : '/options';
+  return next && /^\/(options(\/[a-z-]*)?|manage\/[0-9]{1,10}(\/[a-z-]+){0,2})$/.test(next) ? next : '/options';
 }
 
 function ConfirmPage(props: { viewer: Viewer; next: string; error?: string | null }) {

@@ -1,0 +1,99 @@
+/**
+ * What a Business/Family administrator does to their group, on top of groups.ts: look up their role in a
+ * group by id (the Manage screens carry the group id in the URL), add an existing user by name, and create
+ * an account for a new member with an initial password that is shown once.
+ */
+import crypto from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import type { AppContext } from '../context.js';
+import { groupMembers, groups } from '../db/schema.js';
+import { PosternError } from '../errors.js';
+import { normalizeEmail } from './personalities.js';
+import { addGroupMember, listGroupMembers, type Group, type GroupMember } from './groups.js';
+import { createUser, findUserByName, type User } from './users.js';
+
+/** The user's standing in one group: an administrator, a plain member, or nothing to do with it. */
+export type GroupRole = 'admin' | 'member' | 'none';
+
+/** The group with this id, or null. */
+export async function findGroupById(ctx: Pick<AppContext, 'db'>, groupId: number): Promise<Group | null> {
+  if (!Number.isSafeInteger(groupId) || groupId <= 0 || groupId > 2 ** 31 - 1) return null;
+  const [row] = await ctx.db.select().from(groups).where(eq(groups.id, groupId));
+  return row ?? null;
+}
+
+/**
+ * The user's role in `groupId`, read from the database on every call (never from the session), so a
+ * removed administrator loses access with their next request. `group` is null when the user has no role:
+ * callers must not tell an outsider whether the group exists.
+ */
+export async function findGroupRole(
+  ctx: Pick<AppContext, 'db'>,
+  groupId: number,
+  userId: number,
+): Promise<{ role: GroupRole; group: Group | null }> {
+  if (!Number.isSafeInteger(groupId) || groupId <= 0 || groupId > 2 ** 31 - 1) return { role: 'none', group: null };
+  const [row] = await ctx.db
+    .select({ group: groups, isAdmin: groupMembers.isAdmin })
+    .from(groupMembers)
+    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+    .where(and(eq(groupMembers.groupId, groupId), eq(groupMembers.userId, userId)));
+  if (!row) return { role: 'none', group: null };
+  return { role: row.isAdmin ? 'admin' : 'member', group: row.group };
+}
+
+/** Members and administrators, for the overview. */
+export async function summariseGroupMembers(ctx: AppContext, groupId: number): Promise<{ members: GroupMember[]; admins: GroupMember[] }> {
+  const members = await listGroupMembers(ctx, groupId);
+  return { members, admins: members.filter((m) => m.isAdmin) };
+}
+
+/**
+ * Adds an existing user, by login name, as a plain member. USER_NOT_FOUND when there is no such user,
+ * USER_ALREADY_IN_GROUP when they belong to a business or family already (this or another).
+ */
+export async function addExistingMember(
+  ctx: AppContext,
+  input: { groupId: number; username: string; actorUserId: number },
+): Promise<User> {
+  const user = input.username.trim() ? await findUserByName(ctx, input.username.trim()) : null;
+  if (!user) throw new PosternError('USER_NOT_FOUND');
+  await addGroupMember(ctx, { groupId: input.groupId, userId: user.id, isAdmin: false, actorUserId: input.actorUserId });
+  return user;
+}
+
+/** Lowercase letters and digits without the look-alikes (0/o, 1/l/i): read aloud or off paper safely. */
+const INITIAL_PASSWORD_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+const INITIAL_PASSWORD_SYMBOLS = 16;
+
+/**
+ * A new member's first password: 16 symbols from 31 ≈ 79 bits, shown as "abcd-efgh-jkmn-pqrs". Strong
+ * enough for a main password (argon2id-hashed like any other), short enough to type from a note.
+ */
+export function generateInitialPassword(): string {
+  let s = '';
+  for (let i = 0; i < INITIAL_PASSWORD_SYMBOLS; i++) s += INITIAL_PASSWORD_ALPHABET[crypto.randomInt(INITIAL_PASSWORD_ALPHABET.length)];
+  return s.match(/.{4}/g)!.join('-');
+}
+
+/**
+ * Creates an account for a new member and adds it to the group. The initial password is returned to be
+ * shown once to the administrator; only its argon2id hash is stored, it is never logged or audited.
+ */
+export async function createMemberAccount(
+  ctx: AppContext,
+  input: { groupId: number; username: string; email?: string; actorUserId: number },
+): Promise<{ user: User; initialPassword: string }> {
+  // Checked before anything is written: createUser accepts a bare name as the email of its personality.
+  const email = input.email?.trim() ? normalizeEmail(input.email) : undefined;
+  const initialPassword = generateInitialPassword();
+  const user = await createUser(ctx, {
+    username: input.username,
+    password: initialPassword,
+    email,
+    actorUserId: input.actorUserId,
+  });
+  // A brand-new user belongs to no group, so this cannot meet USER_ALREADY_IN_GROUP.
+  await addGroupMember(ctx, { groupId: input.groupId, userId: user.id, isAdmin: false, actorUserId: input.actorUserId });
+  return { user, initialPassword };
+}

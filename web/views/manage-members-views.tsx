@@ -1,0 +1,135 @@
+/** Manage → Members: the list with its actions, the two ways to add someone, and the shown-once password. */
+import type { Group, GroupMember } from '../../src/accounts/groups.js';
+import type { Viewer } from '../env.js';
+import { ManagePage, StepUpNotice, manageHref } from './manage-views.js';
+import { CsrfField, Field, Notice, PostButton, Time } from './ui.js';
+
+export interface MembersPageProps {
+  viewer: Viewer;
+  group: Group;
+  members: GroupMember[];
+  stepUpFresh: boolean;
+  ok?: string | null;
+  error?: string | null;
+  /** What was typed into a form that failed, so it need not be typed again. */
+  draft?: { form: 'add' | 'create'; username: string; email?: string };
+}
+
+export function MembersPage(p: MembersPageProps) {
+  const { group } = p;
+  const csrf = p.viewer.session.csrfToken;
+  const path = manageHref(group, 'members');
+  const me = p.viewer.session.userId;
+  const adminCount = p.members.filter((m) => m.isAdmin).length;
+  return (
+    <ManagePage title="Members" viewer={p.viewer} group={group} path={path}>
+      <StepUpNotice fresh={p.stepUpFresh} back={path} />
+      {p.ok ? <Notice kind="ok">{p.ok}</Notice> : null}
+      {p.error ? <Notice kind="error">{p.error}</Notice> : null}
+      <table id="members">
+        <thead>
+          <tr>
+            <th>Member</th>
+            <th>Role</th>
+            <th>Member since</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.members.map((m) => {
+            const lastAdmin = m.isAdmin && adminCount === 1;
+            return (
+              <tr data-member={m.username}>
+                <td>
+                  {m.username} {m.userId === me ? <span class="muted">(you)</span> : null}
+                </td>
+                <td>{m.isAdmin ? <span class="tag">administrator</span> : 'member'}</td>
+                <td>
+                  <Time at={m.addedAt} />
+                </td>
+                <td class="row-actions">
+                  {lastAdmin ? (
+                    <span class="muted">The only administrator</span>
+                  ) : (
+                    <>
+                      <PostButton
+                        action={`${path}/${m.userId}/admin`}
+                        csrf={csrf}
+                        fields={{ admin: m.isAdmin ? '0' : '1' }}
+                        label={m.isAdmin ? 'Remove administrator' : 'Make administrator'}
+                      />
+                      <PostButton action={`${path}/${m.userId}/remove`} csrf={csrf} label="Remove" variant="danger" />
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+
+      <div class="two-cards">
+        <div class="card">
+          <h2>Add an existing user</h2>
+          <p class="muted">Someone who already has a Postern account and belongs to no other business or family.</p>
+          <form method="post" action={`${path}/add`}>
+            <CsrfField token={csrf} />
+            <Field label="Username" name="username" value={p.draft?.form === 'add' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
+            <div class="actions">
+              <button type="submit" class="button">
+                Add member
+              </button>
+            </div>
+          </form>
+        </div>
+        <div class="card">
+          <h2>Create an account for a new member</h2>
+          <p class="muted">An initial password is generated and shown to you once, to hand to the member.</p>
+          <form method="post" action={`${path}/create`}>
+            <CsrfField token={csrf} />
+            <Field label="Username" name="username" value={p.draft?.form === 'create' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
+            <Field
+              label="Email address"
+              name="email"
+              type="email"
+              value={p.draft?.form === 'create' ? p.draft.email : ''}
+              hint="Optional: the address of their first personality."
+              maxlength={254}
+              autocomplete="off"
+            />
+            <div class="actions">
+              <button type="submit" class="button">
+                Create account
+              </button>
+            </div>
+          </form>
+        </div>
+      </div>
+    </ManagePage>
+  );
+}
+
+export function MemberCreatedPage(p: { viewer: Viewer; group: Group; username: string; initialPassword: string }) {
+  const path = manageHref(p.group, 'members');
+  return (
+    <ManagePage title="New member account" viewer={p.viewer} group={p.group} path={path}>
+      <div class="card">
+        <p>
+          The account <strong>{p.username}</strong> was created and added to {p.group.name}. Give the member this initial password in person
+          or on paper. <strong>It will not be shown again.</strong>
+        </p>
+        <p class="secret-box" id="initial-password">
+          {p.initialPassword}
+        </p>
+        <p class="muted">
+          Username: <strong>{p.username}</strong>
+        </p>
+        <div class="actions">
+          <a class="button" href={path}>
+            Done
+          </a>
+        </div>
+      </div>
+    </ManagePage>
+  );
+}
