@@ -5,7 +5,9 @@
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { config as loadedConfig, type Config } from '../src/config.js';
-import { createContext } from '../src/context.js';
+import { createContext, type AppContext } from '../src/context.js';
+import { warmDummyHash } from '../src/auth/dummy-verify.js';
+import { pruneThrottle } from '../src/auth/throttle.js';
 import type { CliCommand } from '../src/cli/command.js';
 import { formatDemoCredentials, seedDemo } from '../src/cli/demo.js';
 import { startDovecot, type DovecotInstance } from '../src/upstream/dev-dovecot.js';
@@ -45,6 +47,10 @@ export const serveCommand: CliCommand = {
     try {
       const ctx = await createContext(config);
       running.unshift({ name: 'database', close: () => ctx.database.close() });
+      // The first unknown-user login must not pay for building the dummy hash (timing would tell).
+      await warmDummyHash(ctx.hasher);
+      const housekeeping = startHousekeeping(ctx);
+      running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
 
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT);
       running.unshift({ name: 'web', close: () => closeServer(web.server) });
@@ -81,6 +87,15 @@ export const serveCommand: CliCommand = {
     return 0;
   },
 };
+
+/** Forgets expired throttle counters every 10 minutes, so the table stays small. */
+function startHousekeeping(ctx: AppContext): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    pruneThrottle(ctx).catch((err: unknown) => ctx.log.warn({ err, code: 'HOUSEKEEPING_FAILED' }, 'pruning throttle counters failed'));
+  }, 10 * 60_000);
+  timer.unref();
+  return timer;
+}
 
 function listenWeb(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number) {
   return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
