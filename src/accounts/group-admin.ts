@@ -77,15 +77,17 @@ export function generateInitialPassword(): string {
 }
 
 /**
- * Creates an account for a new member and adds it to the group. The initial password is returned to be
- * shown once to the administrator; only its argon2id hash is stored, it is never logged or audited.
+ * Creates an account for a new member (`email` goes on their default personality) and adds it to the
+ * group. The initial password is returned to be shown once to the administrator; only its argon2id hash
+ * is stored, it is never logged or audited.
  */
 export async function createMemberAccount(
   ctx: AppContext,
-  input: { groupId: number; username: string; email?: string; actorUserId: number },
+  input: { groupId: number; username: string; email: string; actorUserId: number },
 ): Promise<{ user: User; initialPassword: string }> {
-  // Checked before anything is written: createUser accepts a bare name as the email of its personality.
-  const email = input.email?.trim() ? normalizeEmail(input.email) : undefined;
+  // Required and checked before anything is written: createUser would otherwise use the bare username as
+  // the personality's address, which the member could then not save in Personalities.
+  const email = normalizeEmail(input.email);
   const initialPassword = generateInitialPassword();
   const user = await createUser(ctx, {
     username: input.username,

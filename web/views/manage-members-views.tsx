@@ -93,8 +93,9 @@ export function MembersPage(p: MembersPageProps) {
               name="email"
               type="email"
               value={p.draft?.form === 'create' ? p.draft.email : ''}
-              hint="Optional: the address of their first personality."
+              hint="The address of their first personality, e.g. omar@example.com."
               maxlength={254}
+              required
               autocomplete="off"
             />
             <div class="actions">

@@ -94,7 +94,7 @@ export function UsageChart(p: { points: UsagePoint[]; days: string[]; title: str
         {ticks.map((t) => (
           <g>
             <line x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} stroke={t === 0 ? '#5b6675' : '#e3e7ed'} stroke-width="1" />
-            <text x={M.left - 8} y={y(t) + 4} text-anchor="end" font-size="12" fill="#5b6675">
+            <text x={M.left - 8} y={y(t) + 4} text-anchor="end" font-size="13" fill="#5b6675">
               {String(t)}
             </text>
           </g>
@@ -117,14 +117,14 @@ export function UsageChart(p: { points: UsagePoint[]; days: string[]; title: str
                 return rect;
               })}
               {i % 5 === 4 || i === 0 ? (
-                <text x={(x + barW / 2).toFixed(1)} y={H - M.bottom + 18} text-anchor="middle" font-size="12" fill="#5b6675">
+                <text x={(x + barW / 2).toFixed(1)} y={H - M.bottom + 18} text-anchor="middle" font-size="13" fill="#5b6675">
                   {d.slice(5)}
                 </text>
               ) : null}
             </g>
           );
         })}
-        <text x={M.left} y={H - 6} font-size="12" fill="#5b6675">
+        <text x={M.left} y={H - 6} font-size="13" fill="#5b6675">
           Day (UTC)
         </text>
       </svg>

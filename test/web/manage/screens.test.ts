@@ -177,6 +177,9 @@ describe('Members', () => {
     expect(await page(ada, `${base()}/members`)).not.toContain(password);
     const audits = JSON.stringify(await listAuditEvents(h.ctx.db, { limit: 1000 }));
     expect(audits).not.toContain(password);
+    const noEmail = await ada.post(`${base()}/members/create`, { _csrf: csrf, username: 'pia', email: '' });
+    expect(noEmail.status).toBe(422);
+    expect(text(await noEmail.text())).toContain('That email address is not valid.');
     const omar = new WebClient(h);
     await omar.login('omar', password);
     expect((await listGroupMembers(h.ctx, g.acme.id)).find((m) => m.username === 'omar')?.isAdmin).toBe(false);
