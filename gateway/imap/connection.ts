@@ -15,7 +15,7 @@ import type { AppContext } from '../../src/context.js';
 import type { SessionState } from './command-ast.js';
 import { CommandReader, type CommandReaderEvent, type FatalReason } from './command-reader.js';
 import { greetingLine, type PreAuthState } from './greeting.js';
-import { CLOSE_FLUSH_TIMEOUT_MS, MAX_BAD_COMMANDS, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
+import { CLOSE_FLUSH_TIMEOUT_MS, MAX_BAD_COMMANDS, MAX_PENDING_OUTPUT_BYTES, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
 import { planLiteral } from './literal-plan.js';
 import { parseCommand } from './parse-command.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
@@ -125,8 +125,9 @@ export class ImapConnection {
     this.socket.uncork();
   }
 
+  /** Too much is queued for the client: stop reading the store until the client socket drains. */
   get outputBlocked(): boolean {
-    return this.socket.writableNeedDrain;
+    return this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES;
   }
 
   /** `tag text`, or `* text` when the command had no readable tag. */

@@ -90,3 +90,10 @@ export const MAX_UNREAD_CLIENT_BYTES = 256 * KiB;
 
 /** Milliseconds a closing connection may take to flush its last lines before it is cut. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 5_000;
+
+/**
+ * Relayed bytes queued for one socket before the other side is paused (a FETCH to a slow client, an
+ * APPEND to the store). Node's default mark (16 KiB) would pause on nearly every 64 KiB read and stall
+ * the pipe; 1 MiB keeps it full while bounding memory per session.
+ */
+export const MAX_PENDING_OUTPUT_BYTES = 1024 * KiB;

@@ -23,6 +23,7 @@ import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './
 import { type PolicyVerdict, decideCommand } from './session-policy.js';
 import type { UpstreamSession } from './upstream.js';
 import { CRLF } from './syntax.js';
+import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
 
 interface AppendState {
   /** The command as parsed when its message literal was announced; its end must parse the same. */
@@ -242,7 +243,9 @@ export class Relay {
   }
 
   private writeUpstream(data: Buffer): void {
-    if (!this.closed && !this.upstream.write(data)) this.conn.pauseUpstreamInput(true);
+    if (this.closed) return;
+    this.upstream.write(data);
+    if (this.upstream.writableLength > MAX_PENDING_OUTPUT_BYTES) this.conn.pauseUpstreamInput(true);
   }
 
   private onUpstreamData(chunk: Buffer): void {

@@ -63,15 +63,24 @@ export async function openUpstream(
     if (/^\* PREAUTH/i.test(greeting)) throw new UpstreamError('UPSTREAM_PREAUTH', 'the store greeted with PREAUTH');
     if (!/^\* OK/i.test(greeting)) throw new UpstreamError('UPSTREAM_UNREACHABLE', 'the store did not greet with OK');
 
-    socket.write(`P1 ID ("name" "Postern" "x-originating-ip" ${quote(clientIp)})\r\n`);
-    await lines.untilTagged('P1');
-
     const plain = Buffer.from(`${identity.authzid}\0${identity.authcid}\0${identity.password}`, 'utf8').toString('base64');
-    socket.write('P2 AUTHENTICATE PLAIN\r\n');
-    const cont = await lines.next();
-    if (!cont.startsWith('+')) throw new UpstreamError('UPSTREAM_PROTOCOL', 'the store refused AUTHENTICATE PLAIN');
-    socket.write(`${plain}\r\n`);
-    const done = await lines.untilTagged('P2');
+    const id = `P1 ID ("name" "Postern" "x-originating-ip" ${quote(clientIp)})\r\n`;
+    let done: string;
+    if (/\bSASL-IR\b/i.test(greeting)) {
+      // One round trip, as a direct client has: ID and AUTHENTICATE with its initial response (RFC 4959)
+      // pipelined. The store still runs them in order, so the address is known before the login.
+      socket.write(`${id}P2 AUTHENTICATE PLAIN ${plain}\r\n`);
+      await lines.untilTagged('P1');
+      done = await lines.untilTagged('P2');
+    } else {
+      socket.write(id);
+      await lines.untilTagged('P1');
+      socket.write('P2 AUTHENTICATE PLAIN\r\n');
+      const cont = await lines.next();
+      if (!cont.startsWith('+')) throw new UpstreamError('UPSTREAM_PROTOCOL', 'the store refused AUTHENTICATE PLAIN');
+      socket.write(`${plain}\r\n`);
+      done = await lines.untilTagged('P2');
+    }
     if (!/^P2 OK/i.test(done)) throw new UpstreamError('UPSTREAM_LOGIN_REFUSED', 'the store refused the master login');
 
     let capabilities = /\[CAPABILITY ([^\]]*)\]/i.exec(done)?.[1]?.split(' ');
@@ -95,6 +104,7 @@ function connect(target: UpstreamTarget, timeoutMs: number): Promise<net.Socket>
     const socket = target.tls
       ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host })
       : net.connect(target.port, target.host);
+    socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), timeoutMs);
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
