@@ -11,6 +11,7 @@ import { getSmsChallenge, resendSmsChallenge, verifySmsChallenge } from '../../s
 import type { AuthResult, AuthSuccess } from '../../src/auth/types.js';
 import { createWebSession, equalSecrets, revokeWebSession } from '../../src/auth/web-sessions.js';
 import { audit } from '../../src/audit.js';
+import { explainCodePayer } from '../../src/sms/code-payer.js';
 import {
   clearPendingCookie,
   clearSessionCookie,
@@ -104,7 +105,8 @@ export function createLoginRoutes(policy: CookiePolicy) {
     const sent = c.req.query('sent') !== undefined;
     const notSent = c.req.query('not-sent') !== undefined;
     const error = notSent ? `No new code was sent: the last one went out moments ago. The code already sent still works.` : null;
-    return c.html(<CodePage challenge={challenge} info={sent ? 'A new code is on its way.' : null} error={error} />);
+    const payerNote = await explainCodePayer(c.get('ctx').db, challenge.challengeId);
+    return c.html(<CodePage challenge={challenge} info={sent ? 'A new code is on its way.' : null} error={error} note={payerNote} />);
   });
 
   app.post('/login/code', async (c) => {

@@ -27,7 +27,7 @@ export function maskedNumber(hint: string): string {
   return `•••• ••${hint.slice(-2)}`;
 }
 
-export function CodePage(props: { challenge: SmsChallengeStatus; error?: string | null; info?: string | null }) {
+export function CodePage(props: { challenge: SmsChallengeStatus; error?: string | null; info?: string | null; note?: string | null }) {
   const ch = props.challenge;
   const canResend = ch.resendAfterSeconds <= 0;
   return (
@@ -40,6 +40,7 @@ export function CodePage(props: { challenge: SmsChallengeStatus; error?: string 
         It expires in {formatDuration(ch.secondsLeft)} (at {formatTime(ch.expiresAt)}). {ch.attemptsLeft} tr{ch.attemptsLeft === 1 ? 'y' : 'ies'} left.
       </p>
       {props.info ? <Notice kind="ok">{props.info}</Notice> : null}
+      {props.note ? <Notice kind="info">{props.note}</Notice> : null}
       {props.error ? <Notice kind="error">{props.error}</Notice> : null}
       <form method="post" action="/login/code">
         <Field

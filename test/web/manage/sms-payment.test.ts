@@ -31,7 +31,13 @@ const balances = async () => ({
 });
 
 async function smsLogin(): Promise<Response> {
-  return new WebClient(h).post('/login', { username: 'mel', password: 'mel sms password' });
+  return (await smsLoginClient()).res;
+}
+
+/** Logs in with the SMS password; the client then holds the pending code, for reading the code page. */
+async function smsLoginClient(): Promise<{ client: WebClient; res: Response }> {
+  const client = new WebClient(h);
+  return { client, res: await client.post('/login', { username: 'mel', password: 'mel sms password' }) };
 }
 
 async function untick(ada: WebClient) {
@@ -44,9 +50,10 @@ describe('who pays for a member’s SMS codes', () => {
   it('charges the group while the preference is on, and stops at once when an administrator unticks it', async () => {
     await setGroupAllowSms(h.ctx, { groupId: g.acme.id, allowSms: true });
     await purchaseCredits(h.ctx, { owner: { groupId: g.acme.id }, credits: 50, idempotencyKey: 'sms-payment-test-1', actorUserId: g.ids.ada });
-    const sent = await smsLogin();
-    expect(sent.headers.get('location')).toBe('/login/code');
+    const sent = await smsLoginClient();
+    expect(sent.res.headers.get('location')).toBe('/login/code');
     expect(await balances()).toEqual({ group: 49, mel: 0 });
+    expect(text(await (await sent.client.get('/login/code')).text())).not.toContain('paid from your own SMS credits');
 
     await untick(await steppedUp(h, 'ada'));
     const refused = await smsLogin();
@@ -56,10 +63,14 @@ describe('who pays for a member’s SMS codes', () => {
     );
     expect(await balances()).toEqual({ group: 49, mel: 0 });
 
-    // Members fall back to their personal credits.
+    // Members fall back to their personal credits, and the code page tells them so.
     await grantPersonalCredits(h, g.ids.mel, 3);
-    expect((await smsLogin()).headers.get('location')).toBe('/login/code');
+    const personal = await smsLoginClient();
+    expect(personal.res.headers.get('location')).toBe('/login/code');
     expect(await balances()).toEqual({ group: 49, mel: 2 });
+    expect(text(await (await personal.client.get('/login/code')).text())).toContain(
+      'SMS logins are not paid by Acme Ltd, so this code was paid from your own SMS credits.',
+    );
   });
 
   it('tells members in Alternative Logins whether their group pays, without showing its balance', async () => {
