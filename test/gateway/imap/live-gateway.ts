@@ -83,10 +83,15 @@ export function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
 /** A TCP proxy to the store, so a test can cut the gateway's upstream connections or watch them close. */
 export async function startStoreProxy(target: { host: string; port: number }) {
   const pairs = new Set<{ inbound: net.Socket; outbound: net.Socket }>();
+  /** Every byte the gateway sent to the store, per connection. */
+  const sent: Buffer[][] = [];
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target.port, target.host);
     const pair = { inbound, outbound };
     pairs.add(pair);
+    const log: Buffer[] = [];
+    sent.push(log);
+    inbound.on('data', (d: Buffer) => log.push(d));
     inbound.pipe(outbound).pipe(inbound);
     const end = () => {
       pairs.delete(pair);
@@ -100,6 +105,7 @@ export async function startStoreProxy(target: { host: string; port: number }) {
   return {
     port: (server.address() as net.AddressInfo).port,
     pairs,
+    sent,
     close: () => new Promise<void>((resolve) => {
       for (const p of pairs) p.inbound.destroy();
       server.close(() => resolve());
