@@ -28,6 +28,19 @@ beforeAll(async () => {
 afterAll(() => live.close());
 
 describe('logging in from a mail client', () => {
+  it('greets with its own capabilities, then shows the store\'s filtered ones after login', async () => {
+    const c = await RawClient.connect(live.port);
+    expect(c.text).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 LITERAL- ID SASL-IR AUTH=PLAIN\] /);
+    const ok = await c.login(user.username, user.password);
+    expect(ok).toMatch(/^L1 OK \[CAPABILITY [^\]]*IMAP4rev1[^\]]*\] Logged in$/);
+    expect(ok).not.toMatch(/AUTH=|SASL-IR|STARTTLS|LOGINDISABLED|COMPRESS|UNAUTHENTICATE|LITERAL\+|LOGIN-REFERRALS/);
+    await c.command('c1', 'CAPABILITY');
+    expect(c.text).toMatch(/^\* CAPABILITY IMAP4rev1 .*LITERAL- APPENDLIMIT=\d+\r\n/m);
+    expect(await c.command('a3', 'LOGOUT')).toMatch(/^a3 OK/);
+    expect(c.text).toMatch(/^\* BYE /m);
+    await c.waitClosed();
+  });
+
   it('opens the same mailbox with the main password and with an app password', async () => {
     for (const pass of [user.password, user.app]) {
       const client = await gatewayClient(live.port, user.username, pass);

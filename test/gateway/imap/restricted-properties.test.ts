@@ -109,7 +109,7 @@ describe('random command streams in a restricted session', () => {
         }
         c.close();
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
     await expect.poll(() => proxy.pairs.size).toBe(0);
     for (const log of proxy.sent) commandsSentUpstream(log);
