@@ -14,8 +14,10 @@ import type { WebEnv, WebOptions } from './env.js';
 import { notFound, onError } from './errors.js';
 import { originGuard } from './middleware/origin-guard.js';
 import { securityHeaders } from './middleware/security.js';
+import { requireChosenPassword } from './middleware/first-password.js';
 import { loadSession } from './middleware/session.js';
 import { refuse } from './refusal.js';
+import { createChoosePasswordRoutes } from './routes/choose-password.js';
 import { createDemoPhoneRoutes } from './routes/demo-phone.js';
 import { createHealthRoutes } from './routes/health.js';
 import { createLoginRoutes } from './routes/login.js';
@@ -58,8 +60,10 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
 
   app.use('*', loadSession(policy));
   app.use('*', originGuard(ctx.config, ['/webhooks/twilio/status']));
+  app.use('*', requireChosenPassword());
   app.get('/', (c) => c.redirect(c.get('viewer') ? '/mail' : '/login', 303));
   app.route('/', createLoginRoutes(policy));
+  app.route('/', createChoosePasswordRoutes(policy));
   app.route('/mail', createMailRoutes());
   app.route('/options', createOptionsRoutes(policy));
   app.route('/manage', createManageRoutes());

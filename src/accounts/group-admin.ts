@@ -79,7 +79,9 @@ export function generateInitialPassword(): string {
 /**
  * Creates an account for a new member (`email` goes on their default personality) and adds it to the
  * group. The initial password is returned to be shown once to the administrator; only its argon2id hash
- * is stored, it is never logged or audited.
+ * is stored, it is never logged or audited. The member must choose their own password at their first web
+ * login; until then the initial password also works for IMAP and SMTP (a mail client cannot show the
+ * "Choose your password" page), and stops working there the moment they choose.
  */
 export async function createMemberAccount(
   ctx: AppContext,
@@ -93,6 +95,8 @@ export async function createMemberAccount(
     username: input.username,
     password: initialPassword,
     email,
+    // The administrator has seen this password: the member replaces it at their first web login.
+    mustChangePassword: true,
     actorUserId: input.actorUserId,
   });
   // A brand-new user belongs to no group, so this cannot meet USER_ALREADY_IN_GROUP.

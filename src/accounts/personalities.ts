@@ -34,22 +34,32 @@ const EMAIL = /^[^\s@<>()",;]{1,64}@[^\s@<>()",;]+\.[^\s@<>()",;]+$/;
 
 export function normalizeEmail(raw: string): string {
   const email = raw.trim();
-  if (email.length > 254 || !EMAIL.test(email)) throw new PosternError('EMAIL_INVALID');
+  if (!isEmailAddress(email)) throw new PosternError('EMAIL_INVALID');
   return email;
+}
+
+/** Whether `value` (already trimmed) has the shape of an email address. */
+export function isEmailAddress(value: string): boolean {
+  return value.length <= 254 && EMAIL.test(value);
+}
+
+/**
+ * An address, or '' for "none yet": a user created with a login name that is not an address has no
+ * address to put on their default personality, and must still be able to save its name and Mobile number.
+ * (Sending as the login name needs no personality: the SMTP sender policy owns it when it is an address.)
+ */
+export function normalizeOptionalEmail(raw: string): string {
+  return raw.trim() === '' ? '' : normalizeEmail(raw);
 }
 
 export interface NewPersonality {
   userId: number;
   name: string;
+  /** An email address, or '' for none yet (see normalizeOptionalEmail). */
   email: string;
   mobile?: string | null;
   /** The user's first personality is always the default. */
   isDefault?: boolean;
-  /**
-   * Set by createUser when no address was given: the login name stands in for the address (it is what the
-   * upstream store delivers to) and is not checked as an email address.
-   */
-  emailIsLoginName?: boolean;
   actorUserId?: number | null;
 }
 
@@ -57,7 +67,7 @@ export interface NewPersonality {
 export async function createPersonality(ctx: AppContext, input: NewPersonality, tx?: Tx): Promise<Personality> {
   const name = input.name.trim();
   if (!name || name.length > 100) throw new PosternError('INVALID_INPUT', { message: 'A personality needs a name (at most 100 characters).' });
-  const email = input.emailIsLoginName ? input.email : normalizeEmail(input.email);
+  const email = normalizeOptionalEmail(input.email);
   const mobile = input.mobile ? normalizeMobile(input.mobile) : null;
   const write = async (t: Tx) => {
     const existing = await t.select({ id: personalities.id }).from(personalities).where(eq(personalities.userId, input.userId)).limit(1);
@@ -123,14 +133,14 @@ export async function setMobile(
   });
 }
 
-/** Changes name and email address. */
+/** Changes name and email address ('' leaves the personality without one). */
 export async function updatePersonality(
   ctx: AppContext,
   input: { userId: number; personalityId: number; name: string; email: string },
 ): Promise<Personality> {
   const name = input.name.trim();
   if (!name || name.length > 100) throw new PosternError('INVALID_INPUT', { message: 'A personality needs a name (at most 100 characters).' });
-  const email = normalizeEmail(input.email);
+  const email = normalizeOptionalEmail(input.email);
   return ctx.db.transaction(async (tx) => {
     await requireOwned(tx, input.userId, input.personalityId);
     const [row] = await tx.update(personalities).set({ name, email }).where(eq(personalities.id, input.personalityId)).returning();

@@ -1,12 +1,12 @@
 /** Users: create (with their default personality), find, set or change the password, disable. */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { audit } from '../audit.js';
 import { invalidateUser } from '../auth/auth-cache.js';
 import { dummyVerify } from '../auth/dummy-verify.js';
 import type { AppContext } from '../context.js';
 import { users } from '../db/schema.js';
 import { PosternError } from '../errors.js';
-import { createPersonality, normalizeEmail, normalizeMobile } from './personalities.js';
+import { createPersonality, isEmailAddress, normalizeEmail, normalizeMobile } from './personalities.js';
 import { assertValidUsername, normalizeUsername } from './usernames.js';
 
 export type User = typeof users.$inferSelect;
@@ -26,8 +26,16 @@ export interface NewUser {
   /** Absent: the member chooses one at first login (mustChangePassword). */
   password?: string;
   upstreamUser?: string;
-  /** Email of the default personality; defaults to the username. */
+  /**
+   * Email of the default personality. Absent: the login name when it is an address, otherwise none yet
+   * (an empty address, which the user can fill in under Personalities).
+   */
   email?: string;
+  /**
+   * The user must choose their own password at their first web login with this one (an initial password
+   * handed over by an administrator). Always true when `password` is absent.
+   */
+  mustChangePassword?: boolean;
   /** Mobile number of the default personality, validated to E.164. */
   mobile?: string;
   actorUserId?: number | null;
@@ -49,7 +57,7 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
   return ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(users)
-      .values({ username, upstreamUser, passwordHash, mustChangePassword: input.password === undefined })
+      .values({ username, upstreamUser, passwordHash, mustChangePassword: input.password === undefined || input.mustChangePassword === true })
       .onConflictDoNothing({ target: users.username })
       .returning();
     if (!row) throw new PosternError('USERNAME_TAKEN', { context: { username } });
@@ -58,8 +66,7 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
       {
         userId: row.id,
         name: username,
-        email: input.email ?? username,
-        emailIsLoginName: input.email === undefined,
+        email: input.email ?? (isEmailAddress(username) ? username : ''),
         mobile: input.mobile,
         isDefault: true,
         actorUserId: input.actorUserId,
@@ -92,12 +99,28 @@ export async function listUsers(ctx: AppContext): Promise<User[]> {
 }
 
 /**
- * Sets the main password (administrator reset, CLI, or after `changePassword` checked the old one).
- * Cached mail logins of the user end at once, here and on other instances.
+ * Sets the main password (administrator reset, CLI, or after `changePassword` checked the old one) and
+ * clears "must change password". Cached mail logins of the user end at once, here and on other instances.
  */
 export async function setPassword(
   ctx: AppContext,
   input: { userId: number; password: string; actorUserId?: number | null },
+): Promise<void> {
+  await writePassword(ctx, { ...input, onlyIfMustChange: false });
+}
+
+/**
+ * A user whose account was made with an initial password chooses their own (first web login). Only while
+ * the account still must change its password (PASSWORD_ALREADY_CHOSEN otherwise): a session cannot use
+ * this to skip the current-password check of `changePassword` later.
+ */
+export async function chooseFirstPassword(ctx: AppContext, input: { userId: number; password: string }): Promise<void> {
+  await writePassword(ctx, { userId: input.userId, password: input.password, actorUserId: input.userId, onlyIfMustChange: true });
+}
+
+async function writePassword(
+  ctx: AppContext,
+  input: { userId: number; password: string; actorUserId?: number | null; onlyIfMustChange: boolean },
 ): Promise<void> {
   assertPasswordAcceptable(input.password);
   const passwordHash = await ctx.hasher.hash(input.password);
@@ -105,11 +128,20 @@ export async function setPassword(
     const rows = await tx
       .update(users)
       .set({ passwordHash, mustChangePassword: false, passwordChangedAt: new Date() })
-      .where(eq(users.id, input.userId))
+      .where(and(eq(users.id, input.userId), input.onlyIfMustChange ? eq(users.mustChangePassword, true) : undefined))
       .returning({ id: users.id });
-    if (!rows.length) throw new PosternError('USER_NOT_FOUND');
-    await audit(tx, { event: 'password.changed', userId: input.userId, actorUserId: input.actorUserId ?? input.userId });
+    if (!rows.length) {
+      const exists = input.onlyIfMustChange && (await tx.select({ id: users.id }).from(users).where(eq(users.id, input.userId))).length > 0;
+      throw new PosternError(exists ? 'PASSWORD_ALREADY_CHOSEN' : 'USER_NOT_FOUND');
+    }
+    await audit(tx, {
+      event: 'password.changed',
+      userId: input.userId,
+      actorUserId: input.actorUserId ?? input.userId,
+      details: input.onlyIfMustChange ? { first: true } : {},
+    });
   });
+  // After the commit: a mail client still holding the old password must not be let in from the cache.
   await invalidateUser(ctx, input.userId);
 }
 

@@ -43,6 +43,12 @@ export interface WebSession {
   expiresAt: Date;
   idleTimeoutSeconds: number;
   reauthAt: Date | null;
+  /**
+   * The user still has the initial password an administrator gave them and this session was made with it
+   * (the main password, unrestricted): the web shows nothing but "Choose your password". Read from the user
+   * on every request, so choosing it frees every such session at once.
+   */
+  mustChoosePassword: boolean;
 }
 
 export interface NewWebSession {
@@ -122,6 +128,7 @@ export async function validateWebSession(ctx: Pick<AppContext, 'db'>, token: str
       username: users.username,
       upstreamUser: users.upstreamUser,
       disabled: users.disabled,
+      mustChangePassword: users.mustChangePassword,
       loginLabel: altLogins.label,
       loginRevokedAt: altLogins.revokedAt,
       now: sql<Date>`now()`.mapWith((v) => new Date(v as string)),
@@ -163,6 +170,7 @@ export async function validateWebSession(ctx: Pick<AppContext, 'db'>, token: str
       expiresAt: s.expiresAt,
       idleTimeoutSeconds: s.idleTimeoutSeconds,
       reauthAt: s.reauthAt,
+      mustChoosePassword: row.mustChangePassword && s.method === 'main' && s.loginId === null && !s.restricted,
     },
   };
 }

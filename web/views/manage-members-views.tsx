@@ -84,7 +84,10 @@ export function MembersPage(p: MembersPageProps) {
         </div>
         <div class="card">
           <h2>Create an account for a new member</h2>
-          <p class="muted">An initial password is generated and shown to you once, to hand to the member.</p>
+          <p class="muted">
+            An initial password is generated and shown to you once, to hand to the member. They choose their own password the first time they
+            log in on the web.
+          </p>
           <form method="post" action={`${path}/create`}>
             <CsrfField token={csrf} />
             <Field label="Username" name="username" value={p.draft?.form === 'create' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
@@ -117,7 +120,8 @@ export function MemberCreatedPage(p: { viewer: Viewer; group: Group; username: s
       <div class="card">
         <p>
           The account <strong>{p.username}</strong> was created and added to {p.group.name}. Give the member this initial password in person
-          or on paper. <strong>It will not be shown again.</strong>
+          or on paper. <strong>It will not be shown again.</strong> The first time they log in on the web they will be asked to choose their
+          own password; from then on this one no longer works.
         </p>
         <p class="secret-box" id="initial-password">
           {p.initialPassword}

@@ -15,6 +15,7 @@ export interface NavItem {
 export const optionsItems: NavItem[] = [
   { href: '/options/alt-logins', label: 'Alternative Logins' },
   { href: '/options/personalities', label: 'Personalities' },
+  { href: '/options/password', label: 'Password' },
   { href: '/options/security', label: 'Security' },
 ];
 
@@ -36,6 +37,8 @@ export function manageItems(group: NonNullable<Viewer['group']>): NavItem[] {
 }
 
 export function buildNav(viewer: Viewer): NavItem[] {
+  // Until an initial password is replaced, every other page redirects to "Choose your password".
+  if (viewer.session.mustChoosePassword) return [];
   const nav: NavItem[] = [{ href: '/mail', label: 'Mail' }];
   if (canUseOptions(viewer.session)) {
     nav.push({ href: '/options', label: 'Options', children: optionsItems });

@@ -7,6 +7,7 @@ import type { CookiePolicy } from '../../cookies.js';
 import type { WebEnv } from '../../env.js';
 import { requireFormToken, requireOptionsAccess, requireSession } from '../../middleware/session.js';
 import { createAltLoginRoutes } from './alt-logins.js';
+import { createPasswordRoutes } from './password.js';
 import { createPersonalityRoutes } from './personalities.js';
 import { createSecurityRoutes } from './security.js';
 import { createStepUpRoutes } from './step-up.js';
@@ -18,6 +19,8 @@ export function createOptionsRoutes(policy: CookiePolicy) {
   app.route('/confirm', createStepUpRoutes(policy));
   app.route('/alt-logins', createAltLoginRoutes());
   app.route('/personalities', createPersonalityRoutes());
+  // No requireStepUp: the form asks for the current password itself.
+  app.route('/password', createPasswordRoutes(policy));
   app.route('/security', createSecurityRoutes());
   return app;
 }

@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import {
   createPersonality,
   deletePersonality,
+  isEmailAddress,
   listPersonalities,
   normalizeMobile,
   setDefaultPersonality,
@@ -29,7 +30,15 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
     <form method="post" action={p.action}>
       <CsrfField token={p.csrf} />
       <Field label="Name" name="name" value={p.values.name} error={p.errors.name} maxlength={100} required />
-      <Field label="Email address" name="email" type="email" value={p.values.email} error={p.errors.email} maxlength={254} required />
+      <Field
+        label="Email address"
+        name="email"
+        type="email"
+        value={p.values.email}
+        error={p.errors.email}
+        hint="Leave empty if this personality has no address of its own yet."
+        maxlength={254}
+      />
       <Field
         label="Mobile number"
         name="mobile"
@@ -51,7 +60,10 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
 
 function PersonalitiesPage(p: { viewer: Viewer; list: Personality[]; draft?: Draft; ok?: string | null; error?: string | null }) {
   const csrf = p.viewer.session.csrfToken;
-  const valuesFor = (x: Personality) => (p.draft?.target === x.id ? p.draft.values : { name: x.name, email: x.email, mobile: x.mobile ?? '' });
+  // An older default personality may hold the bare login name as its "address": shown as empty, since a
+  // browser would refuse to submit it from an email field, and saving stores no address instead.
+  const shownEmail = (x: Personality) => (isEmailAddress(x.email) ? x.email : '');
+  const valuesFor = (x: Personality) => (p.draft?.target === x.id ? p.draft.values : { name: x.name, email: shownEmail(x), mobile: x.mobile ?? '' });
   const errorsFor = (t: number | 'new') => (p.draft?.target === t ? p.draft.errors : {});
   return (
     <Page title="Personalities" viewer={p.viewer} path="/options/personalities">
