@@ -68,7 +68,7 @@ export const serveCommand: CliCommand = {
         [
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
           `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
-          `  imap  ${hostForUrl}:${imap.port}`,
+          `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
           `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           '',
         ].join('\n'),

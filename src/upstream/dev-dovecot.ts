@@ -2,8 +2,9 @@
  * A private Dovecot instance: the "dev upstream" of `npm start` and the mail store of the test suite
  * (same code for both). It listens on loopback only, with two master users for the gateway:
  *  - the normal master (full rights), and
- *  - the restricted master, whose global ACL lacks the expunge/delete rights (`lrwsip`), so a restricted
- *    session is refused twice: by the gateway's policy and by the store.
+ *  - the restricted master, whose global ACL lacks the expunge/delete rights (`lrwsipk`: it may create
+ *    folders, never delete or rename them), so a restricted session is refused twice: by the gateway's
+ *    policy and by the store.
  * Facts this relies on are in shared/imap-gateway-notes.md ("Running a private Dovecot").
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -150,7 +151,7 @@ export async function startDovecot(options: DovecotOptions): Promise<DovecotInst
   // Users exist for any name, with a password nobody knows: only the gateway (as master) logs in.
   fs.writeFileSync(
     path.join(dir, 'global-acl'),
-    `* user=${restrictedMasterUser} lrwsip\n* user=${masterUser} lrwstipekxa\n`,
+    `* user=${restrictedMasterUser} lrwsipk\n* user=${masterUser} lrwstipekxa\n`,
     { mode: 0o644 },
   );
   const userName = root ? 'mail' : os.userInfo().username;
