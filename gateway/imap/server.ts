@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { authenticate } from '../../src/auth/authenticate.js';
 import type { AppContext } from '../../src/context.js';
-import { isLoopbackAddress } from '../smtp/transport-security.js';
+import { isLoopbackAddress } from '../loopback.js';
 import { type Authenticator, type ConnectionSettings, ImapConnection } from './connection.js';
 import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
 

@@ -18,7 +18,8 @@ import { createRelayStream } from './message-stream.js';
 import { relayMessage, type UpstreamSmtp } from './relay.js';
 import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
 import { looksLikeAddress, normalizeAddress, ownsAddress } from './sender-policy.js';
-import { disabledCommandsFor, isLoopbackAddress } from './transport-security.js';
+import { isLoopbackAddress } from '../loopback.js';
+import { disabledCommandsFor } from './transport-security.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 

@@ -4,16 +4,6 @@
  * else only after STARTTLS. "Loopback" is the address the connection arrived on, so a listener bound to
  * 0.0.0.0 still refuses plaintext AUTH from the network while accepting it from 127.0.0.1.
  */
-import net from 'node:net';
-
-/** 127.0.0.0/8, ::1, and IPv4-mapped 127.x (::ffff:127.0.0.1). */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.toLowerCase().replace(/^\[|\]$/g, '');
-  const v4 = a.startsWith('::ffff:') ? a.slice(7) : a;
-  if (net.isIPv4(v4)) return v4.startsWith('127.');
-  return net.isIPv6(a) && (a === '::1' || /^0{0,4}(:0{0,4}){6}:0{0,3}1$/.test(a));
-}
 
 /**
  * The commands switched off for one connection in its current state. Hiding AUTH (rather than answering
