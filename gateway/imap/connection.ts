@@ -20,6 +20,7 @@ import { planLiteral } from './literal-plan.js';
 import { parseCommand } from './parse-command.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
+import type { UpstreamPool } from './upstream-pool.js';
 
 /** The accounts core's login decision (src/auth/authenticate.ts); injectable for tests of odd outcomes. */
 export type Authenticator = (ctx: AppContext, req: AuthRequest) => Promise<AuthResult>;
@@ -35,6 +36,8 @@ export interface ConnectionSettings {
   unauthenticatedTimeoutMs: number;
   authenticatedTimeoutMs: number;
   maxMessageSize: number;
+  /** Greeted store connections for logins; null when no store is configured. */
+  upstreamPool: UpstreamPool | null;
 }
 
 const FATAL_TEXT: Record<FatalReason, string> = {

@@ -56,7 +56,8 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   if (conn.isClosed) return null;
   let session;
   try {
-    session = await openUpstream({ host: target.host, port: target.port, tls: config.UPSTREAM_IMAP_TLS }, identity, conn.remoteIp);
+    const greeted = conn.settings.upstreamPool?.take() ?? null;
+    session = await openUpstream({ host: target.host, port: target.port, tls: config.UPSTREAM_IMAP_TLS }, identity, conn.remoteIp, undefined, greeted);
   } catch (error) {
     const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
     ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');

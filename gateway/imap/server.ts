@@ -11,6 +11,7 @@ import type { AppContext } from '../../src/context.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { type Authenticator, type ConnectionSettings, ImapConnection } from './connection.js';
 import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
+import { UpstreamPool } from './upstream-pool.js';
 
 export interface ImapGatewayOptions {
   host: string;
@@ -53,6 +54,9 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     unauthenticatedTimeoutMs: options.unauthenticatedTimeoutMs ?? UNAUTHENTICATED_IDLE_TIMEOUT_MS,
     authenticatedTimeoutMs: options.authenticatedTimeoutMs ?? AUTHENTICATED_IDLE_TIMEOUT_MS,
     maxMessageSize: ctx.config.MAX_MESSAGE_SIZE,
+    upstreamPool: ctx.config.UPSTREAM_IMAP
+      ? new UpstreamPool({ host: ctx.config.UPSTREAM_IMAP.host, port: ctx.config.UPSTREAM_IMAP.port, tls: ctx.config.UPSTREAM_IMAP_TLS })
+      : null,
   };
   const connections = new Set<ImapConnection>();
   const accept = (socket: net.Socket, secure: boolean) => {
@@ -72,6 +76,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
       await listen(secure, options.imapsPort ?? ctx.config.IMAPS_PORT, options.host);
     } catch (error) {
       plain.close();
+      settings.upstreamPool?.close();
       throw error;
     }
     imapsPort = (secure.address() as net.AddressInfo).port;
@@ -81,6 +86,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     port: (plain.address() as net.AddressInfo).port,
     imapsPort,
     close: async () => {
+      settings.upstreamPool?.close();
       for (const c of connections) c.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },

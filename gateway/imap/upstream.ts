@@ -49,17 +49,48 @@ function quote(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
+/**
+ * A connection to the store that has been greeted but not logged in: what the pool keeps warm so that
+ * a login only pays for its ID + AUTHENTICATE round trip.
+ */
+export interface GreetedUpstream {
+  socket: net.Socket;
+  lines: LoginLineReader;
+  greeting: string;
+  /** performance.now() when it was greeted; the pool does not hand out old ones. */
+  greetedAt: number;
+}
+
+/** Connects to the store and reads its greeting (not yet judged: openUpstream does that). */
+export async function greetUpstream(target: UpstreamTarget, timeoutMs = LOGIN_TIMEOUT_MS): Promise<GreetedUpstream> {
+  const socket = await connect(target, timeoutMs);
+  const lines = new LoginLineReader(socket);
+  const deadline = setTimeout(() => socket.destroy(new UpstreamError('UPSTREAM_UNREACHABLE', 'greeting timed out')), timeoutMs);
+  try {
+    const greeting = await lines.next();
+    return { socket, lines, greeting, greetedAt: performance.now() };
+  } catch (e) {
+    socket.destroy();
+    throw e instanceof UpstreamError ? e : new UpstreamError('UPSTREAM_UNREACHABLE', (e as Error).message);
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/**
+ * Opens the store session for one client. `greeted` is a connection taken from the pool (see
+ * upstream-pool.ts); without one a new connection is made.
+ */
 export async function openUpstream(
   target: UpstreamTarget,
   identity: UpstreamIdentity,
   clientIp: string,
   timeoutMs = LOGIN_TIMEOUT_MS,
+  greeted: GreetedUpstream | null = null,
 ): Promise<UpstreamSession> {
-  const socket = await connect(target, timeoutMs);
-  const lines = new LoginLineReader(socket);
+  const { socket, lines, greeting } = greeted ?? (await greetUpstream(target, timeoutMs));
   const deadline = setTimeout(() => socket.destroy(new UpstreamError('UPSTREAM_UNREACHABLE', 'login timed out')), timeoutMs);
   try {
-    const greeting = await lines.next();
     if (/^\* PREAUTH/i.test(greeting)) throw new UpstreamError('UPSTREAM_PREAUTH', 'the store greeted with PREAUTH');
     if (!/^\* OK/i.test(greeting)) throw new UpstreamError('UPSTREAM_UNREACHABLE', 'the store did not greet with OK');
 
@@ -120,7 +151,7 @@ function connect(target: UpstreamTarget, timeoutMs: number): Promise<net.Socket>
 }
 
 /** CRLF lines during the short login exchange (no literals are expected there). */
-class LoginLineReader {
+export class LoginLineReader {
   private buffer = Buffer.alloc(0);
   private waiters: Array<{ resolve: (l: string) => void; reject: (e: Error) => void }> = [];
   private failed: Error | null = null;
@@ -137,6 +168,11 @@ class LoginLineReader {
     socket.on('data', this.onData);
     socket.once('error', this.onEnd);
     socket.once('close', () => this.onEnd());
+  }
+
+  /** Still open, and the store has said nothing since the greeting (a pooled connection must not have). */
+  get quiet(): boolean {
+    return this.failed === null && !this.socket.destroyed && this.buffer.length === 0;
   }
 
   next(): Promise<string> {

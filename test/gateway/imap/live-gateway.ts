@@ -82,16 +82,19 @@ export function selfSignedCertificate(): { key: Buffer; cert: Buffer } {
 
 /** A TCP proxy to the store, so a test can cut the gateway's upstream connections or watch them close. */
 export async function startStoreProxy(target: { host: string; port: number }) {
-  const pairs = new Set<{ inbound: net.Socket; outbound: net.Socket }>();
+  const pairs = new Set<{ inbound: net.Socket; outbound: net.Socket; loggedIn: boolean; log: Buffer[] }>();
   /** Every byte the gateway sent to the store, per connection. */
   const sent: Buffer[][] = [];
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target.port, target.host);
-    const pair = { inbound, outbound };
-    pairs.add(pair);
     const log: Buffer[] = [];
+    const pair = { inbound, outbound, loggedIn: false, log };
+    pairs.add(pair);
     sent.push(log);
-    inbound.on('data', (d: Buffer) => log.push(d));
+    inbound.on('data', (d: Buffer) => {
+      log.push(d);
+      if (/ AUTHENTICATE /i.test(d.toString('latin1'))) pair.loggedIn = true;
+    });
     inbound.pipe(outbound).pipe(inbound);
     const end = () => {
       pairs.delete(pair);
@@ -105,6 +108,8 @@ export async function startStoreProxy(target: { host: string; port: number }) {
   return {
     port: (server.address() as net.AddressInfo).port,
     pairs,
+    /** Connections a session logged in on (the others are greeted connections the gateway keeps ready). */
+    sessions: () => [...pairs].filter((p) => p.loggedIn),
     sent,
     close: () => new Promise<void>((resolve) => {
       for (const p of pairs) p.inbound.destroy();

@@ -165,8 +165,8 @@ describe('when one side goes away', () => {
         const b = await RawClient.connect(port);
         await a.login(user.username, user.app);
         await b.login(user.username, user.app);
-        expect(proxy.pairs.size).toBe(2);
-        [...proxy.pairs][0]!.outbound.destroy();
+        expect(proxy.sessions()).toHaveLength(2);
+        proxy.sessions()[0]!.outbound.destroy();
         const lost = (await Promise.race([a.waitFor(/^\* BYE .*\r\n/).then(() => a), b.waitFor(/^\* BYE .*\r\n/).then(() => b)]));
         const other = lost === a ? b : a;
         expect(lost.text).toMatch(/^\* BYE \[UNAVAILABLE\] Lost the connection to the mail store\r\n/m);
@@ -174,8 +174,30 @@ describe('when one side goes away', () => {
         expect(await other.command('n1', 'NOOP')).toMatch(/^n1 OK/);
         // Client gone: its store session is closed too.
         other.close();
-        await expect.poll(() => proxy.pairs.size).toBe(0);
+        await expect.poll(() => proxy.sessions().length).toBe(0);
       });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('keeps at most two greeted store connections ready, never logged in, and closes them with the gateway', async () => {
+    const proxy = await startStoreProxy({ host: live.ctx.config.UPSTREAM_IMAP!.host, port: live.ctx.config.UPSTREAM_IMAP!.port });
+    const ctx = { ...live.ctx, config: { ...live.ctx.config, UPSTREAM_IMAP: { host: '127.0.0.1', port: proxy.port } } };
+    try {
+      await withGateway({ host: '127.0.0.1', port: 0, ctx }, async (port) => {
+        for (let i = 0; i < 5; i++) {
+          const c = await RawClient.connect(port);
+          expect(await c.login(user.username, user.app)).toMatch(/^L1 OK/);
+          expect(await c.command('o1', 'LOGOUT')).toMatch(/^o1 OK/m);
+          c.close();
+        }
+        await expect.poll(() => proxy.sessions().length).toBe(0);
+        expect(proxy.pairs.size).toBeLessThanOrEqual(2);
+        // The ready connections have heard nothing from us: identity and client address come at login.
+        for (const pair of proxy.pairs) expect(pair.log).toEqual([]);
+      });
+      await expect.poll(() => proxy.pairs.size).toBe(0);
     } finally {
       await proxy.close();
     }

@@ -1,0 +1,77 @@
+/**
+ * A few connections to the store, connected and greeted but not logged in, so that a client's login
+ * costs one round trip to the store (ID + AUTHENTICATE) instead of three (connect, greeting, login).
+ * On a store that forks a login process per connection (Dovecot's default) the connect and greeting are
+ * most of the time a reconnecting client waits.
+ *
+ * Bounded on purpose: at most POOL_SIZE connections are ready or being made, refills happen only when a
+ * login takes one, and a connection kept longer than POOL_MAX_AGE_MS is closed, not replaced. So the pool
+ * never multiplies what clients cause (at most one refill per login), and an idle gateway holds nothing
+ * open for long. Nothing in a pooled connection is specific to a user: identity, client address (ID) and
+ * session all come at login, on the connection's first command.
+ */
+import { type GreetedUpstream, type UpstreamTarget, greetUpstream } from './upstream.js';
+
+/** Connections kept ready; two cover a burst of reconnecting clients without holding login processes. */
+export const POOL_SIZE = 2;
+/** Well under the store's pre-login timeout (Dovecot: 3 minutes), so a pooled connection is never cut as we take it. */
+export const POOL_MAX_AGE_MS = 30_000;
+
+export class UpstreamPool {
+  private readonly ready: GreetedUpstream[] = [];
+  private connecting = 0;
+  private closed = false;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly target: UpstreamTarget,
+    private readonly size = POOL_SIZE,
+    private readonly maxAgeMs = POOL_MAX_AGE_MS,
+  ) {
+    this.sweeper = setInterval(() => this.dropStale(), Math.max(1000, maxAgeMs / 3)).unref();
+  }
+
+  /** A greeted connection if one is ready (and refills in the background), else null. */
+  take(): GreetedUpstream | null {
+    this.dropStale();
+    const greeted = this.ready.shift() ?? null;
+    this.fill();
+    return greeted;
+  }
+
+  /** Closes every pooled connection; take() returns null from now on. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const g of this.ready.splice(0)) g.socket.destroy();
+  }
+
+  private fill(): void {
+    while (!this.closed && this.ready.length + this.connecting < this.size) {
+      this.connecting++;
+      greetUpstream(this.target).then(
+        (greeted) => {
+          this.connecting--;
+          if (this.closed) greeted.socket.destroy();
+          else this.ready.push(greeted);
+        },
+        () => {
+          // The store is down: logins find out themselves. No retry from here, so a dead store does not
+          // start a loop of reconnects: fill() runs again only at the next take().
+          this.connecting--;
+        },
+      );
+    }
+  }
+
+  private dropStale(): void {
+    const now = performance.now();
+    for (let i = this.ready.length - 1; i >= 0; i--) {
+      const g = this.ready[i]!;
+      if (now - g.greetedAt > this.maxAgeMs || !g.lines.quiet) {
+        g.socket.destroy();
+        this.ready.splice(i, 1);
+      }
+    }
+  }
+}
