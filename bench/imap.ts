@@ -16,6 +16,10 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const MESSAGE_BYTES = 50 * 1024;
 const IDLE_SESSIONS = Number(process.env.BENCH_IDLE_SESSIONS ?? 1000);
 const BIG_BYTES = 50 * 1024 * 1024;
+/** Comma-separated subset to run while iterating: fetch,noop,login,idle,big (default: all). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'fetch,noop,login,idle,big').split(','));
+/** Extra node flags for the gateway child, e.g. `--cpu-prof` to profile it. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const bin = path.resolve(import.meta.dirname, '../bin/postern.js');
 
 function message(i: number, size: number): Buffer {
@@ -52,7 +56,7 @@ async function main() {
   const filler = await direct();
   for (let i = 1; i <= MESSAGES; i++) await filler.append('INBOX', message(i, MESSAGE_BYTES));
   await filler.command('CREATE Big');
-  await filler.append('Big', message(0, BIG_BYTES));
+  if (ONLY.has('big')) await filler.append('Big', message(0, BIG_BYTES));
   filler.close();
 
   const env: NodeJS.ProcessEnv = {
@@ -71,7 +75,7 @@ async function main() {
   postern(['user', 'add', 'bench', '--password-stdin'], env, password);
   const app = JSON.parse(postern(['altlogin', 'add', 'bench', '--kind', 'app', '--services', 'imap', '--label', 'bench', '--json'], env)) as { secret: string };
 
-  const child = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   while (!/imap\s+\S+:(\d+)/.test(out)) await sleep(100);
@@ -100,9 +104,11 @@ async function main() {
     }
     return best;
   };
-  const fDirect = await fetchAll(direct);
-  const fGateway = await fetchAll(viaGateway);
-  rows.push(['FETCH 1:* BODY.PEEK[] (MiB/s)', fDirect.toFixed(0), fGateway.toFixed(0), ratio(fGateway, fDirect)]);
+  if (ONLY.has('fetch')) {
+    const fDirect = await fetchAll(direct);
+    const fGateway = await fetchAll(viaGateway);
+    rows.push(['FETCH 1:* BODY.PEEK[] (MiB/s)', fDirect.toFixed(0), fGateway.toFixed(0), ratio(fGateway, fDirect)]);
+  }
 
   // 2. NOOP round trip p50.
   const noop = async (open: () => Promise<RawImap>) => {
@@ -116,9 +122,11 @@ async function main() {
     c.close();
     return percentile(times.slice(500).sort((a, b) => a - b), 50) * 1000;
   };
-  const nDirect = await noop(direct);
-  const nGateway = await noop(viaGateway);
-  rows.push(['NOOP round trip p50 (µs)', nDirect.toFixed(0), nGateway.toFixed(0), ratio(nGateway, nDirect)]);
+  if (ONLY.has('noop')) {
+    const nDirect = await noop(direct);
+    const nGateway = await noop(viaGateway);
+    rows.push(['NOOP round trip p50 (µs)', nDirect.toFixed(0), nGateway.toFixed(0), ratio(nGateway, nDirect)]);
+  }
 
   // 3. Reconnect and log in (auth cache warm for the app password).
   const reconnect = async (open: () => Promise<RawImap>) => {
@@ -133,38 +141,51 @@ async function main() {
     }
     return n / ((performance.now() - t0) / 1000);
   };
-  const rDirect = await reconnect(direct);
-  const rGateway = await reconnect(viaGateway);
-  rows.push(['reconnect + login (logins/s)', rDirect.toFixed(0), rGateway.toFixed(0), ratio(rGateway, rDirect)]);
-
-  // 4. Sessions in IDLE: gateway RSS growth per session.
-  await sleep(500);
-  const before = rssKiB(child.pid!);
-  const idlers: RawImap[] = [];
-  for (let i = 0; i < IDLE_SESSIONS; i++) {
-    const c = await viaGateway();
-    await c.command('SELECT INBOX');
-    c.write(`i IDLE\r\n`);
-    idlers.push(c);
+  if (ONLY.has('login')) {
+    const rDirect = await reconnect(direct);
+    const rGateway = await reconnect(viaGateway);
+    rows.push(['reconnect + login (logins/s)', rDirect.toFixed(0), rGateway.toFixed(0), ratio(rGateway, rDirect)]);
   }
-  await sleep(2000);
-  const during = rssKiB(child.pid!);
-  const perSession = (during - before) / IDLE_SESSIONS;
-  rows.push([`${IDLE_SESSIONS} sessions in IDLE: gateway RSS growth per session (KiB)`, '—', perSession.toFixed(1), 'limit 20']);
-  for (const c of idlers) c.close();
-  await sleep(1000);
+
+  // 4. Sessions in IDLE: gateway RSS growth per session. The baseline is taken after the same number of
+  // sessions has been opened, logged in, idled and closed once, so that the heap, the code caches and the
+  // allocator's arenas have already grown to their working size: what is left is what a live session holds.
+  const openIdlers = async () => {
+    const idlers: RawImap[] = [];
+    for (let i = 0; i < IDLE_SESSIONS; i++) {
+      const c = await viaGateway();
+      await c.command('SELECT INBOX');
+      await c.idle(); // the store's `+ idling` came back through the gateway
+      idlers.push(c);
+    }
+    return idlers;
+  };
+  if (ONLY.has('idle')) {
+    for (const c of await openIdlers()) c.close();
+    await sleep(3000);
+    const before = rssKiB(child.pid!);
+    const idlers = await openIdlers();
+    await sleep(2000);
+    const during = rssKiB(child.pid!);
+    const perSession = (during - before) / IDLE_SESSIONS;
+    rows.push([`${IDLE_SESSIONS} sessions in IDLE: gateway RSS growth per session (KiB)`, '—', perSession.toFixed(1), 'limit 20']);
+    for (const c of idlers) c.close();
+    await sleep(1000);
+  }
 
   // 5. Fetching a 50 MB message: peak gateway RSS growth.
-  const base = rssKiB(child.pid!);
-  let peak = base;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(child.pid!))), 10);
-  const big = await viaGateway();
-  big.keepText = false;
-  await big.command('EXAMINE Big');
-  const r = await big.command('FETCH 1 BODY.PEEK[]');
-  clearInterval(sampler);
-  big.close();
-  rows.push([`FETCH of a ${BIG_BYTES >> 20} MiB message: gateway RSS growth (MiB)`, '—', ((peak - base) / 1024).toFixed(1), `limit 16 (${(r.bytes / 1048576).toFixed(0)} MiB read)`]);
+  if (ONLY.has('big')) {
+    const base = rssKiB(child.pid!);
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(child.pid!))), 10);
+    const big = await viaGateway();
+    big.keepText = false;
+    await big.command('EXAMINE Big');
+    const r = await big.command('FETCH 1 BODY.PEEK[]');
+    clearInterval(sampler);
+    big.close();
+    rows.push([`FETCH of a ${BIG_BYTES >> 20} MiB message: gateway RSS growth (MiB)`, '—', ((peak - base) / 1024).toFixed(1), `limit 16 (${(r.bytes / 1048576).toFixed(0)} MiB read)`]);
+  }
 
   console.log('\n| measurement | Dovecot direct | through Postern | ratio / bound |\n|---|---|---|---|');
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -12,6 +12,7 @@ export class RawImap {
   private text = '';
   private tagN = 0;
   private literalLeft = 0;
+  private continuation: ((line: string) => void) | null = null;
   keepText = true;
 
   private constructor(readonly socket: net.Socket) {
@@ -45,6 +46,15 @@ export class RawImap {
   /** Sends raw bytes (e.g. a literal body after a continuation). */
   write(data: string | Buffer): void {
     this.socket.write(data);
+  }
+
+  /** Starts IDLE and resolves at the server's `+` (the session is then idling, RFC 2177). */
+  idle(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.continuation = resolve;
+      this.socket.once('close', () => reject(new Error('connection closed before IDLE started')));
+      this.socket.write(`b${++this.tagN} IDLE\r\n`);
+    });
   }
 
   async login(user: string, pass: string): Promise<void> {
@@ -92,6 +102,11 @@ export class RawImap {
       if (this.keepText && this.text.length < 1_000_000) this.text += line + '\n';
       const lit = /\{(\d+)\+?\}$/.exec(line);
       if (lit) this.literalLeft = Number(lit[1]);
+      if (this.continuation && line.startsWith('+')) {
+        const resolve = this.continuation;
+        this.continuation = null;
+        resolve(line);
+      }
       const p = this.pending;
       if (p && line.startsWith(`${p.tag} `)) {
         this.pending = null;
