@@ -128,6 +128,11 @@ export class ImapConnection {
     this.socket.uncork();
   }
 
+  /** Bytes written to the client socket and not yet taken by the kernel (they may be views of read buffers). */
+  get pendingOutputBytes(): number {
+    return this.socket.writableLength;
+  }
+
   /** Too much is queued for the client: stop reading the store until the client socket drains. */
   get outputBlocked(): boolean {
     return this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES;

@@ -22,6 +22,7 @@ import { type ResponseEvent, ResponseReader } from './response-reader.js';
 import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
 import { type PolicyVerdict, decideCommand } from './session-policy.js';
 import type { UpstreamSession } from './upstream.js';
+import type { RecyclingSocket } from './read-buffers.js';
 import { CRLF } from './syntax.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
 
@@ -74,6 +75,9 @@ export class Relay {
     const up = this.upstream;
     up.setNoDelay(true);
     up.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    // Literal chunks are written to the client as views of the read buffer: it may be reused only once
+    // the client socket has taken every byte (nothing queued) and the framer holds nothing back.
+    (up as RecyclingSocket).readBufferFree = () => !this.closed && this.responses.bufferedBytes === 0 && this.conn.pendingOutputBytes === 0;
     up.on('drain', () => this.conn.pauseUpstreamInput(false));
     up.on('error', () => up.destroy());
     up.on('close', () => {

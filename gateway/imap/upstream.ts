@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { type RecyclingSocket, connectRecycling } from './read-buffers.js';
 
 export interface UpstreamTarget {
   host: string;
@@ -134,7 +135,7 @@ function connect(target: UpstreamTarget, timeoutMs: number): Promise<net.Socket>
   return new Promise((resolve, reject) => {
     const socket = target.tls
       ? tls.connect({ host: target.host, port: target.port, servername: net.isIP(target.host) ? undefined : target.host })
-      : net.connect(target.port, target.host);
+      : connectRecycling(target.port, target.host);
     socket.setNoDelay(true);
     const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), timeoutMs);
     socket.once(target.tls ? 'secureConnect' : 'connect', () => {
@@ -166,6 +167,8 @@ export class LoginLineReader {
 
   constructor(private readonly socket: net.Socket) {
     socket.on('data', this.onData);
+    // onData copies every chunk, so a reused read buffer is free as soon as it returns.
+    (socket as RecyclingSocket).readBufferFree = () => true;
     socket.once('error', this.onEnd);
     socket.once('close', () => this.onEnd());
   }
@@ -193,6 +196,8 @@ export class LoginLineReader {
   /** Stops reading; returns what was read but not consumed. */
   detach(): Buffer {
     this.socket.off('data', this.onData);
+    // The next reader (the relay) says for itself when a chunk is free.
+    delete (this.socket as RecyclingSocket).readBufferFree;
     this.socket.removeAllListeners('error');
     this.socket.removeAllListeners('close');
     return this.buffer;

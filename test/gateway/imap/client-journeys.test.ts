@@ -153,4 +153,32 @@ describe('an unrestricted session', () => {
     await client.logout();
     expect(fetched && Buffer.compare(fetched.source!, message)).toBe(0);
   });
+
+  it('relays large messages byte for byte to a slow reader while a fast one reads at the same time', async () => {
+    // The gateway reuses its store read buffers; one still queued for a slow client must never be
+    // overwritten by another session's reads.
+    const u = await createMailUser(live.ctx, 'bigpair');
+    const messages = ['a', 'b'].map((c) => Buffer.concat([Buffer.from(`Subject: ${c}\r\n\r\n`), Buffer.alloc(4 * 1024 * 1024, `${c.repeat(61)}${c}\r\n`)]));
+    const store = await storeClient(u.username);
+    for (const m of messages) await store.append('INBOX', m);
+    await store.logout();
+    const slow = await gatewayClient(live.port, u.username, u.password);
+    const fast = await gatewayClient(live.port, u.username, u.password);
+    await slow.mailboxOpen('INBOX');
+    await fast.mailboxOpen('INBOX');
+    const slowFetch = slow.fetchOne('1', { source: true });
+    const slowSocket = (slow as unknown as { socket: import('node:net').Socket }).socket;
+    slowSocket.pause();
+    const fastResults: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fast.fetchOne('2', { source: true });
+      fastResults.push(r ? r.source! : Buffer.alloc(0));
+    }
+    slowSocket.resume();
+    const slowResult = await slowFetch;
+    await slow.logout();
+    await fast.logout();
+    expect(Buffer.compare(slowResult ? slowResult.source! : Buffer.alloc(0), messages[0]!)).toBe(0);
+    for (const r of fastResults) expect(Buffer.compare(r, messages[1]!)).toBe(0);
+  });
 });

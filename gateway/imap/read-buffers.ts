@@ -1,0 +1,46 @@
+/**
+ * Read buffers for store sockets, reused instead of allocated per read. By default Node gives every
+ * socket read a fresh 64 KiB buffer; a 50 MB FETCH relayed at line speed leaves hundreds of them for the
+ * garbage collector, which V8 lets pile up to tens of megabytes of external memory before it collects.
+ * Reusing a handful keeps the gateway's memory flat during bulk transfers.
+ *
+ * A buffer goes back to the free list only when its consumer says nothing still points into it (see
+ * `RecyclingSocket.readBufferFree`); otherwise it is simply left to the collector, so a mistake here
+ * costs memory, never correctness — unless a consumer claims a buffer is free while it still holds it.
+ */
+import net from 'node:net';
+
+/** Bytes per read: Node's own default read size. */
+export const READ_BUFFER_BYTES = 64 * 1024;
+/** Buffers kept for reuse across all sessions (1 MiB), not per session: idle sessions hold none. */
+const MAX_FREE_BUFFERS = 16;
+const free: Buffer[] = [];
+
+/** A socket whose current reader may declare the last chunk it was given no longer referenced. */
+export interface RecyclingSocket extends net.Socket {
+  /**
+   * Called after each 'data' event; true when nothing refers to the chunk any more. Unset means
+   * "maybe held", and the buffer is then not reused.
+   */
+  readBufferFree?: () => boolean;
+}
+
+/**
+ * Opens a plain TCP connection whose reads land in reused buffers and are delivered as ordinary
+ * 'data' events (each chunk valid only until its listener returns, unless `readBufferFree` is false).
+ */
+export function connectRecycling(port: number, host: string): RecyclingSocket {
+  const socket: RecyclingSocket = net.connect({
+    port,
+    host,
+    onread: {
+      buffer: () => free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+      callback: (bytes: number, buffer: Uint8Array) => {
+        socket.emit('data', Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+        if (socket.readBufferFree?.() && free.length < MAX_FREE_BUFFERS) free.push(buffer as Buffer);
+        return true;
+      },
+    },
+  });
+  return socket;
+}
