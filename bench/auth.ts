@@ -18,8 +18,8 @@ import { PRODUCTION_ARGON2, PasswordHasher } from '../src/auth/passwords.js';
 import type { AuthRequest } from '../src/auth/types.js';
 import { loadConfig } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
-import { openDatabase } from '../src/db/client.js';
 import { throttle } from '../src/db/schema.js';
+import { createTestDatabase } from '../test/helpers/database.js';
 
 class CountingHasher extends PasswordHasher {
   verifications = 0;
@@ -66,9 +66,9 @@ async function measure(
 
 async function main() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-bench-auth-'));
-  const url = process.env.DATABASE_URL || undefined;
-  const database = await openDatabase({ url });
-  await database.migrate();
+  // A fresh database (created and dropped on PostgreSQL when DATABASE_URL is set), never the one named.
+  const scratch = await createTestDatabase();
+  const database = scratch.database;
   const config = loadConfig({ ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', NODE_ENV: 'development' });
   const base = await createContext(config, { database, secretKey: crypto.randomBytes(32) });
   const ctx = { ...base, hasher: new CountingHasher(PRODUCTION_ARGON2) };
@@ -98,7 +98,7 @@ async function main() {
   const cached = rows.find((r) => r.path.startsWith('app password, cached'))!;
   const ok = cached.argon2PerLogin === 0 && cached.perSecond >= 10_000;
   console.log(`cached app-password path: ${cached.perSecond}/s, ${cached.argon2PerLogin} argon2 per login → ${ok ? 'meets' : 'MISSES'} the ≥10,000/s, 0-argon2 target`);
-  await database.close();
+  await scratch.drop();
   fs.rmSync(dataDir, { recursive: true, force: true });
   process.exitCode = ok ? 0 : 1;
 }
