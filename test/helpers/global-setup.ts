@@ -2,6 +2,7 @@
  * Once per test run: one private Dovecot (the same code as the dev upstream), shared by every file.
  * Each test uses its own mailbox names, so files do not see each other's mail.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +26,20 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * The browser tests drive Debian's Chromium (never a downloaded browser). Like Dovecot, it is installed
+ * when missing and we are root; otherwise the browser tests fail loudly, naming the package.
+ */
+function ensureChromium(): void {
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (fs.existsSync(chromium) || process.getuid?.() !== 0) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env });
+}
+
 export default async function setup(project: TestProject) {
+  ensureChromium();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-dovecot-'));
   // Installs dovecot-imapd when missing and we are root; otherwise fails loudly, never skips.
   const dovecot = await startDovecot({ dir, install: true });
