@@ -12,8 +12,28 @@ function level(): string {
   return process.env.VITEST ? 'silent' : 'info';
 }
 
+/**
+ * pino's error serializer, minus SQL parameters. drizzle's DrizzleQueryError puts every bound value (password
+ * and secret hashes, session token hashes, phone numbers) into its message, its stack and a `params` field,
+ * and a logged error would carry them all; the query text itself stays, it is what helps debugging.
+ */
+export function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  if (!out || typeof out !== 'object') return out;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (!('params' in e)) continue;
+    const leaked = `\nparams: ${String((e as { params: unknown }).params)}`;
+    for (const key of ['message', 'stack'] as const) {
+      if (typeof out[key] === 'string') out[key] = (out[key] as string).replaceAll(leaked, '\nparams: [redacted]');
+    }
+  }
+  if ('params' in out) out.params = '[redacted]';
+  return out;
+}
+
 export const log: Logger = pino({
   level: level(),
   base: { app: 'postern' },
   redact: { paths: redactPaths, censor: '[redacted]' },
+  serializers: { err: serializeError },
 });
