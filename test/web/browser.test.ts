@@ -5,55 +5,35 @@
  * test/artifacts/ (git-ignored).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
 import { createUserChosenLogin } from '../../src/accounts/alt-logins.js';
-import { createWebApp } from '../../web/app.js';
 import { RESTRICTED_BANNER } from '../../web/views/layout.js';
-import { artifactPath, launchBrowser, serveOnLoopback, type LaunchedBrowser, type RunningServer } from '../helpers/browser.js';
-import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
-import { addUser, createWebHarness, grantPersonalCredits, type WebHarness } from './harness.js';
+import { artifactPath, type RunningServer } from '../helpers/browser.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
+import { startBrowserHarness, type BrowserHarness } from './browser-harness.js';
+import { addUser, grantPersonalCredits, type WebHarness } from './harness.js';
 
+let b: BrowserHarness;
 let fake: FakeTwilio;
 let h: WebHarness;
 let server: RunningServer;
-let chrome: LaunchedBrowser;
 const MOBILE = '+447911123442';
 
 beforeAll(async () => {
-  fake = await startFakeTwilio();
-  h = await createWebHarness(fakeTwilioEnv(fake));
-  server = await serveOnLoopback((origin) => createWebApp({ ...h.ctx, config: { ...h.ctx.config, PUBLIC_URL: origin } }).fetch);
-  chrome = await launchBrowser();
+  b = await startBrowserHarness();
+  ({ fake, h, server } = b);
 });
-afterAll(async () => {
-  await chrome?.close();
-  await server?.close();
-  await h?.close();
-  await fake?.close();
-});
-
-async function kiosk(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await chrome.browser.newContext({ viewport: { width: 1024, height: 768 }, javaScriptEnabled: false });
-  return { context, page: await context.newPage() };
-}
-
-async function logIn(page: Page, username: string, secret: string) {
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password or code').fill(secret);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
+afterAll(() => b?.close());
 
 describe('in a real browser', () => {
   it('logs in on a kiosk with an SMS password and the code that arrived by SMS, into a restricted session', async () => {
     const user = await addUser(h, 'kim', 'kims main password', { mobile: MOBILE });
     await grantPersonalCredits(h, user.id, 5);
     await createUserChosenLogin(h.ctx, { userId: user.id, kind: 'sms', secret: 'kiosk sms pass', restricted: true, label: 'Travel' });
-    const { context, page } = await kiosk();
+    const { context, page } = await b.kiosk();
     try {
       await page.goto(`${server.url}/login`);
       await page.screenshot({ path: artifactPath('login.png'), fullPage: true });
-      await logIn(page, 'kim', 'kiosk sms pass');
+      await b.logIn(page, 'kim', 'kiosk sms pass');
       await expect.poll(() => page.url()).toBe(`${server.url}/login/code`);
       await expect(page.locator('.masked').textContent()).resolves.toBe('•••• ••42');
       await page.screenshot({ path: artifactPath('sms-code.png'), fullPage: true });
@@ -76,9 +56,9 @@ describe('in a real browser', () => {
 
   it('creates a one-time list, prints it, logs in with one code, and the same code is refused the second time', async () => {
     await addUser(h, 'otto', 'ottos main password');
-    const { context, page } = await kiosk();
+    const { context, page } = await b.kiosk();
     try {
-      await logIn(page, 'otto', 'ottos main password');
+      await b.logIn(page, 'otto', 'ottos main password');
       await page.getByRole('link', { name: 'Options' }).click();
       await expect.poll(() => page.url()).toBe(`${server.url}/options/alt-logins`);
       await page.getByRole('link', { name: 'Confirm your password now' }).click();
@@ -103,13 +83,13 @@ describe('in a real browser', () => {
       expect(await page.getByText('40 of 40').count()).toBe(1);
       await page.getByRole('button', { name: 'Sign out' }).click();
 
-      await logIn(page, 'otto', code);
+      await b.logIn(page, 'otto', code);
       await expect.poll(() => page.url()).toBe(`${server.url}/mail`);
       await expect(page.locator('.banner-restricted').textContent()).resolves.toBe(RESTRICTED_BANNER);
       await expect(page.locator('.whoami').textContent()).resolves.toContain('with a one-time code (“Wallet card”)');
       await page.getByRole('button', { name: 'Sign out' }).click();
 
-      await logIn(page, 'otto', code);
+      await b.logIn(page, 'otto', code);
       await expect(page.locator('[role=alert]').textContent()).resolves.toBe('Wrong username or password.');
       expect(page.url()).toBe(`${server.url}/login`);
     } finally {

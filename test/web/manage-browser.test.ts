@@ -6,53 +6,34 @@
  * overview and the usage chart go to test/artifacts/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { addGroupMember, createGroup, type Group } from '../../src/accounts/groups.js';
 import { createUser } from '../../src/accounts/users.js';
 import { getCreditBalance } from '../../src/credits/accounts.js';
-import { createWebApp } from '../../web/app.js';
-import { artifactPath, launchBrowser, serveOnLoopback, type LaunchedBrowser, type RunningServer } from '../helpers/browser.js';
-import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
-import { createWebHarness, type WebHarness } from './harness.js';
+import { artifactPath, type RunningServer } from '../helpers/browser.js';
+import type { FakeTwilio } from '../helpers/fake-twilio.js';
+import { startBrowserHarness, type BrowserHarness } from './browser-harness.js';
+import type { WebHarness } from './harness.js';
 
+let b: BrowserHarness;
 let fake: FakeTwilio;
 let h: WebHarness;
 let server: RunningServer;
-let chrome: LaunchedBrowser;
 let acme: Group;
 const MOBILE = '+447911123442';
 const ADA = { username: 'ada', password: 'ada main password' };
 const MEL = { username: 'mel', password: 'mel main password', sms: 'mel sms password' };
 
 beforeAll(async () => {
-  fake = await startFakeTwilio();
-  h = await createWebHarness(fakeTwilioEnv(fake));
-  server = await serveOnLoopback((origin) => createWebApp({ ...h.ctx, config: { ...h.ctx.config, PUBLIC_URL: origin } }).fetch);
-  chrome = await launchBrowser();
+  b = await startBrowserHarness();
+  ({ fake, h, server } = b);
   const ada = await createUser(h.ctx, { username: ADA.username, password: ADA.password, email: 'ada@acme.example' });
   const mel = await createUser(h.ctx, { username: MEL.username, password: MEL.password, email: 'mel@acme.example' });
   acme = await createGroup(h.ctx, { name: 'Acme Ltd', kind: 'business' });
   await addGroupMember(h.ctx, { groupId: acme.id, userId: ada.id, isAdmin: true });
   await addGroupMember(h.ctx, { groupId: acme.id, userId: mel.id });
 });
-afterAll(async () => {
-  await chrome?.close();
-  await server?.close();
-  await h?.close();
-  await fake?.close();
-});
-
-async function kiosk(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await chrome.browser.newContext({ viewport: { width: 1024, height: 768 }, javaScriptEnabled: false });
-  return { context, page: await context.newPage() };
-}
-
-async function logIn(page: Page, username: string, secret: string) {
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password or code').fill(secret);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
+afterAll(() => b?.close());
 
 async function confirmPassword(page: Page, password: string) {
   await page.getByRole('link', { name: 'Confirm your password now' }).click();
@@ -64,10 +45,10 @@ const sidebar = (page: Page) => page.locator('nav.sidebar');
 
 describe('Business/Family SMS logins, end to end in a real browser', () => {
   it('administrator allows SMS logins and buys credits; member sets a Mobile number, creates an SMS password and logs in with it; the group pays one credit', async () => {
-    const { context, page } = await kiosk();
+    const { context, page } = await b.kiosk();
     try {
       // 1. Manage → Business/Family Preferences → Allow SMS two-factor logins.
-      await logIn(page, ADA.username, ADA.password);
+      await b.logIn(page, ADA.username, ADA.password);
       await expect.poll(() => page.url()).toBe(`${server.url}/mail`);
       await sidebar(page).getByRole('link', { name: 'Manage' }).click();
       await sidebar(page).getByRole('link', { name: 'Business/Family Preferences' }).click();
@@ -94,7 +75,7 @@ describe('Business/Family SMS logins, end to end in a real browser', () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
 
       // 3. The member: Options → Personalities → Mobile number; Options → Alternative Logins → SMS Password.
-      await logIn(page, MEL.username, MEL.password);
+      await b.logIn(page, MEL.username, MEL.password);
       expect(await sidebar(page).getByRole('link', { name: 'Manage' }).count()).toBe(0);
       await sidebar(page).getByRole('link', { name: 'Options' }).click();
       await sidebar(page).getByRole('link', { name: 'Personalities' }).click();
@@ -116,7 +97,7 @@ describe('Business/Family SMS logins, end to end in a real browser', () => {
 
       // 4. Logging in with the SMS password and the code that arrived on the phone.
       const before = Date.now();
-      await logIn(page, MEL.username, MEL.sms);
+      await b.logIn(page, MEL.username, MEL.sms);
       await expect.poll(() => page.url()).toBe(`${server.url}/login/code`);
       const code = fake.lastCodeFor(MOBILE);
       expect(code).toMatch(/^\d{6}$/);
@@ -128,7 +109,7 @@ describe('Business/Family SMS logins, end to end in a real browser', () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
 
       // The ledger shows who used the credit and when.
-      await logIn(page, ADA.username, ADA.password);
+      await b.logIn(page, ADA.username, ADA.password);
       await sidebar(page).getByRole('link', { name: 'Manage' }).click();
       await sidebar(page).getByRole('link', { name: 'SMS credit history' }).click();
       await expect(page.locator('#sms-balance').textContent()).resolves.toBe('49');
