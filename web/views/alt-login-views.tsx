@@ -71,6 +71,19 @@ function RestrictedBox() {
   );
 }
 
+/** A password the person chooses (SMS or alternate): typed twice, for every service by default. */
+function ChosenSecretFields(props: { name: string }) {
+  return (
+    <>
+      <Field label="Label" name="label" value={props.name} maxlength={80} />
+      <Field label={props.name} name="secret" type="password" autocomplete="new-password" hint="At least 8 characters, different from your main password." />
+      <Field label="Repeat it" name="confirm" type="password" autocomplete="new-password" />
+      <Services name="services" checked={['web', 'imap', 'smtp']} />
+      <RestrictedBox />
+    </>
+  );
+}
+
 function CreateForm(props: { action: string; title: string; csrf: string; after: number; children: unknown; button: string }) {
   return (
     <div class="card">
@@ -156,19 +169,11 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
             Your default personality has no Mobile number yet: <a href="/options/personalities">set it in Personalities</a>.
           </Notice>
         ) : null}
-        <Field label="Label" name="label" value="SMS password" maxlength={80} />
-        <Field label="SMS password" name="secret" type="password" autocomplete="new-password" hint="At least 8 characters, different from your main password." />
-        <Field label="Repeat it" name="confirm" type="password" autocomplete="new-password" />
-        <Services name="services" checked={['web', 'imap', 'smtp']} />
-        <RestrictedBox />
+        <ChosenSecretFields name="SMS password" />
       </CreateForm>
 
       <CreateForm action="/options/alt-logins/password" title="New alternate password" csrf={csrf} after={p.after} button="Create alternate password">
-        <Field label="Label" name="label" value="Alternate password" maxlength={80} />
-        <Field label="Alternate password" name="secret" type="password" autocomplete="new-password" hint="At least 8 characters, different from your main password." />
-        <Field label="Repeat it" name="confirm" type="password" autocomplete="new-password" />
-        <Services name="services" checked={['web', 'imap', 'smtp']} />
-        <RestrictedBox />
+        <ChosenSecretFields name="Alternate password" />
       </CreateForm>
 
       <CreateForm action="/options/alt-logins/app" title="New app password" csrf={csrf} after={p.after} button="Generate app password">
