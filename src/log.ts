@@ -36,4 +36,15 @@ export const log: Logger = pino({
   base: { app: 'postern' },
   redact: { paths: redactPaths, censor: '[redacted]' },
   serializers: { err: serializeError },
+  hooks: {
+    // `log.error(err)` alone would make the raw error message the log line's msg, bypassing the scrubbing.
+    logMethod(args, method) {
+      const [first, second] = args as unknown[];
+      if (first instanceof Error && typeof second !== 'string') {
+        const msg = (serializeError(first) as { message?: string }).message ?? first.name;
+        return method.apply(this, [{ err: first }, msg] as unknown as Parameters<typeof method>);
+      }
+      return method.apply(this, args);
+    },
+  },
 });
