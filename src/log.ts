@@ -27,8 +27,20 @@ export function serializeError(err: unknown): unknown {
       if (typeof out[key] === 'string') out[key] = (out[key] as string).replaceAll(leaked, '\nparams: [redacted]');
     }
   }
-  if ('params' in out) out.params = '[redacted]';
+  redactFields(out, 0);
   return out;
+}
+
+/**
+ * PostgreSQL errors also echo values in `detail` ("Key (user_id, code_hash)=(7, 3f…) already exists") and
+ * drizzle in `params`; drop both wherever they sit in the serialized cause chain.
+ */
+function redactFields(value: Record<string, unknown>, depth: number): void {
+  if (depth > 10) return;
+  for (const key of ['params', 'detail'] as const) if (key in value) value[key] = '[redacted]';
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') redactFields(child as Record<string, unknown>, depth + 1);
+  }
 }
 
 export const log: Logger = pino({

@@ -18,4 +18,17 @@ describe('serializeError', () => {
     expect(out).toContain('login failed');
     expect(out).not.toContain('hunter2');
   });
+
+  it('drops the values PostgreSQL echoes in a duplicate-key detail, also when wrapped', () => {
+    const pgError = Object.assign(new Error('duplicate key value violates unique constraint "otp_codes_user_hash"'), {
+      code: '23505',
+      detail: 'Key (user_id, code_hash)=(7, 9f2c0ffee-keyed-hash) already exists.',
+    });
+    const direct = JSON.stringify(serializeError(pgError));
+    expect(direct).toContain('23505');
+    expect(direct).not.toContain('9f2c0ffee');
+    const wrapped = JSON.stringify(serializeError(new Error('creating the list failed', { cause: pgError })));
+    expect(wrapped).toContain('otp_codes_user_hash');
+    expect(wrapped).not.toContain('9f2c0ffee');
+  });
 });
