@@ -3,6 +3,7 @@
  * opens the store session as the master user on the user's behalf (upstream.ts). Only then does the
  * client get its tagged OK, carrying the store's capabilities filtered for this session.
  */
+import { storeIdentity } from '../../src/upstream/store-identity.js';
 import { filterCapabilities } from './capability-filter.js';
 import type { ImapConnection } from './connection.js';
 import { loginReplies, replyForAuthFailure } from './auth-replies.js';
@@ -42,22 +43,14 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   if (!result.ok) return replyForAuthFailure(result);
   if (UNSAFE_NAME.test(result.upstreamUser)) return loginReplies.failed;
 
-  const config = ctx.config;
-  const target = config.UPSTREAM_IMAP;
-  if (!target || !config.UPSTREAM_MASTER_USER || !config.UPSTREAM_MASTER_PASSWORD) return loginReplies.upstreamDown;
-  // A restricted session logs in as the restricted master when there is one: the store's ACLs then
-  // refuse expunges even if our policy had a hole (defence in depth).
-  const useRestricted = result.restricted && config.UPSTREAM_RESTRICTED_MASTER_USER && config.UPSTREAM_RESTRICTED_MASTER_PASSWORD;
-  const identity = {
-    authcid: useRestricted ? config.UPSTREAM_RESTRICTED_MASTER_USER! : config.UPSTREAM_MASTER_USER,
-    password: useRestricted ? config.UPSTREAM_RESTRICTED_MASTER_PASSWORD! : config.UPSTREAM_MASTER_PASSWORD,
-    authzid: result.upstreamUser,
-  };
+  const identity = storeIdentity(ctx.config, { mailbox: result.upstreamUser, restricted: result.restricted });
+  if (!identity) return loginReplies.upstreamDown;
   if (conn.isClosed) return null;
   let session;
   try {
     const greeted = conn.settings.upstreamPool?.take() ?? null;
-    session = await openUpstream({ host: target.host, port: target.port, tls: config.UPSTREAM_IMAP_TLS }, identity, conn.remoteIp, undefined, greeted);
+    const { host, port, tls, ...login } = identity;
+    session = await openUpstream({ host, port, tls }, login, conn.remoteIp, undefined, greeted);
   } catch (error) {
     const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
     ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');

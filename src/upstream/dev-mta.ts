@@ -13,6 +13,7 @@ import { ImapFlow } from 'imapflow';
 import { SMTPServer } from 'smtp-server';
 import type { AppContext } from '../context.js';
 import { personalities, users } from '../db/schema.js';
+import { storeIdentity } from './store-identity.js';
 
 export interface DevMta {
   host: string;
@@ -37,13 +38,13 @@ export async function findLocalMailboxes(ctx: AppContext, address: string): Prom
 
 /** Appends one message to `mailbox`'s INBOX, logged in to the store as the master user for that mailbox. */
 async function appendToInbox(ctx: AppContext, mailbox: string, message: Buffer): Promise<void> {
-  const { UPSTREAM_IMAP, UPSTREAM_IMAP_TLS, UPSTREAM_MASTER_USER, UPSTREAM_MASTER_PASSWORD } = ctx.config;
-  if (!UPSTREAM_IMAP || !UPSTREAM_MASTER_USER || !UPSTREAM_MASTER_PASSWORD) throw new Error('no upstream IMAP configured');
+  const store = storeIdentity(ctx.config, { mailbox, restricted: false });
+  if (!store) throw new Error('no upstream IMAP configured');
   const client = new ImapFlow({
-    host: UPSTREAM_IMAP.host,
-    port: UPSTREAM_IMAP.port,
-    secure: UPSTREAM_IMAP_TLS,
-    auth: { user: UPSTREAM_MASTER_USER, pass: UPSTREAM_MASTER_PASSWORD, authzid: mailbox },
+    host: store.host,
+    port: store.port,
+    secure: store.tls,
+    auth: { user: store.authcid, pass: store.password, authzid: store.authzid },
     logger: false,
   });
   await client.connect();

@@ -8,6 +8,7 @@ import { ImapFlow } from 'imapflow';
 import type { AppContext } from '../../src/context.js';
 import type { WebSession } from '../../src/auth/web-sessions.js';
 import { PosternError } from '../../src/errors.js';
+import { storeIdentity } from '../../src/upstream/store-identity.js';
 
 export interface MessageSummary {
   uid: number;
@@ -21,18 +22,13 @@ export interface MessageSummary {
 export const INBOX_PAGE_SIZE = 50;
 
 async function withInbox<T>(ctx: AppContext, session: Pick<WebSession, 'upstreamUser' | 'restricted'>, fn: (client: ImapFlow) => Promise<T>): Promise<T> {
-  const c = ctx.config;
-  if (!c.UPSTREAM_IMAP || !c.UPSTREAM_MASTER_USER || !c.UPSTREAM_MASTER_PASSWORD) throw new PosternError('UPSTREAM_UNAVAILABLE', { context: { reason: 'no upstream configured' } });
-  const useRestricted = session.restricted && c.UPSTREAM_RESTRICTED_MASTER_USER && c.UPSTREAM_RESTRICTED_MASTER_PASSWORD;
+  const store = storeIdentity(ctx.config, { mailbox: session.upstreamUser, restricted: session.restricted });
+  if (!store) throw new PosternError('UPSTREAM_UNAVAILABLE', { context: { reason: 'no upstream configured' } });
   const client = new ImapFlow({
-    host: c.UPSTREAM_IMAP.host,
-    port: c.UPSTREAM_IMAP.port,
-    secure: c.UPSTREAM_IMAP_TLS,
-    auth: {
-      user: useRestricted ? c.UPSTREAM_RESTRICTED_MASTER_USER! : c.UPSTREAM_MASTER_USER,
-      pass: useRestricted ? c.UPSTREAM_RESTRICTED_MASTER_PASSWORD! : c.UPSTREAM_MASTER_PASSWORD,
-      authzid: session.upstreamUser,
-    },
+    host: store.host,
+    port: store.port,
+    secure: store.tls,
+    auth: { user: store.authcid, pass: store.password, authzid: store.authzid },
     logger: false,
     connectionTimeout: 10_000,
   });
