@@ -4,7 +4,7 @@
  * Postern's rules into its hooks:
  *   connect/secure → which commands this connection may use (transport-security.ts)
  *   AUTH           → authenticate(service 'smtp'); PLAIN and LOGIN only
- *   MAIL FROM      → authenticated, and only an address the user owns (sender-policy.ts)
+ *   MAIL FROM      → authenticated, and only an address the user owns (src/accounts/addresses.ts)
  *   RCPT TO        → at most MAX_RECIPIENTS
  *   DATA           → streamed to the upstream MTA (relay.ts) under MAX_MESSAGE_SIZE
  * The authenticator is a parameter so the reply mapping can be tested for outcomes that are hard to
@@ -17,7 +17,7 @@ import type { AuthRequest, AuthResult, AuthSuccess } from '../../src/auth/types.
 import { createRelayStream } from './message-stream.js';
 import { relayMessage, type UpstreamSmtp } from './relay.js';
 import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
-import { looksLikeAddress, normalizeAddress, ownsAddress } from './sender-policy.js';
+import { looksLikeAddress, normalizeAddress, ownsAddress } from '../../src/accounts/addresses.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
 

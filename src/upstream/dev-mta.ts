@@ -8,32 +8,16 @@
  * It accepts mail without authentication, which is safe only because it listens on loopback and only
  * the submission listener (which authenticates) is told its port.
  */
-import { eq, sql } from 'drizzle-orm';
 import { ImapFlow } from 'imapflow';
 import { SMTPServer } from 'smtp-server';
 import type { AppContext } from '../context.js';
-import { personalities, users } from '../db/schema.js';
+import { findMailboxesOwning } from '../accounts/addresses.js';
 import { storeIdentity } from './store-identity.js';
 
 export interface DevMta {
   host: string;
   port: number;
   close(): Promise<void>;
-}
-
-/** Upstream mailbox names of the users who receive mail at `address` (usually zero or one). */
-export async function findLocalMailboxes(ctx: AppContext, address: string): Promise<string[]> {
-  const a = address.trim().toLowerCase();
-  const byPersonality = await ctx.db
-    .selectDistinct({ mailbox: users.upstreamUser })
-    .from(personalities)
-    .innerJoin(users, eq(users.id, personalities.userId))
-    .where(sql`lower(${personalities.email}) = ${a} and not ${users.disabled}`);
-  const byLogin = await ctx.db
-    .select({ mailbox: users.upstreamUser })
-    .from(users)
-    .where(sql`${users.username} = ${a} and not ${users.disabled}`);
-  return [...new Set([...byPersonality, ...byLogin].map((r) => r.mailbox))];
 }
 
 /** Appends one message to `mailbox`'s INBOX, logged in to the store as the master user for that mailbox. */
@@ -95,7 +79,7 @@ export async function startDevMta(ctx: AppContext): Promise<DevMta> {
 async function deliver(ctx: AppContext, log: AppContext['log'], recipients: string[], message: Buffer): Promise<number> {
   const mailboxes = new Set<string>();
   for (const rcpt of recipients) {
-    const found = await findLocalMailboxes(ctx, rcpt);
+    const found = await findMailboxesOwning(ctx, rcpt);
     if (!found.length) log.info({ code: 'DEV_MTA_DROPPED' }, 'recipient is not a local user: message dropped for it (dev MTA)');
     for (const m of found) mailboxes.add(m);
   }

@@ -5,7 +5,8 @@
  */
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findLocalMailboxes, startDevMta, type DevMta } from '../../../src/upstream/dev-mta.js';
+import { findMailboxesOwning } from '../../../src/accounts/addresses.js';
+import { startDevMta, type DevMta } from '../../../src/upstream/dev-mta.js';
 import { startSmtpSubmission, type RunningSubmission } from '../../../gateway/smtp/server.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { storeClient } from '../../helpers/mailstore.js';
@@ -82,8 +83,8 @@ describe('dev MTA', () => {
   });
 
   it('maps an address to the mailbox of the user who owns it, ignoring case, and nobody else', async () => {
-    expect(await findLocalMailboxes(ctx, ivy.email.toUpperCase())).toEqual([ivy.user]);
-    expect(await findLocalMailboxes(ctx, 'stranger@nowhere.test')).toEqual([]);
+    expect(await findMailboxesOwning(ctx, ivy.email.toUpperCase())).toEqual([ivy.user]);
+    expect(await findMailboxesOwning(ctx, 'stranger@nowhere.test')).toEqual([]);
   });
 
   it('answers 451 when the store cannot take the message, so nothing is lost', async () => {
