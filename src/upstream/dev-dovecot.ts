@@ -7,13 +7,14 @@
  *    policy and by the store.
  * Facts this relies on are in shared/imap-gateway-notes.md ("Running a private Dovecot").
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { installDebianPackage } from '../debian-packages.js';
 
 export interface DovecotInstance {
   host: string;
@@ -56,9 +57,7 @@ export function ensureDovecotInstalled(install: boolean): string {
       'Dovecot is not installed: install the Debian package dovecot-imapd (apt-get install dovecot-imapd), or set UPSTREAM_IMAP',
     );
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'dovecot-imapd'], { stdio: 'ignore', env });
+  installDebianPackage('dovecot-imapd');
   const after = findDovecot();
   if (!after) throw new DovecotUnavailableError('installing dovecot-imapd did not provide /usr/sbin/dovecot');
   return after;

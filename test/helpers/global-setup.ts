@@ -2,11 +2,11 @@
  * Once per test run: one private Dovecot (the same code as the dev upstream), shared by every file.
  * Each test uses its own mailbox names, so files do not see each other's mail.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { installDebianPackage } from '../../src/debian-packages.js';
 import { startDovecot } from '../../src/upstream/dev-dovecot.js';
 
 export interface DovecotInfo {
@@ -33,9 +33,7 @@ declare module 'vitest' {
 function ensureChromium(): void {
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (fs.existsSync(chromium) || process.getuid?.() !== 0) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env });
+  installDebianPackage('chromium');
 }
 
 export default async function setup(project: TestProject) {
