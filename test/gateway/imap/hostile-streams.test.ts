@@ -77,7 +77,9 @@ describe('hostile client streams', () => {
           expect(destroysMail(outcome.command), outcome.upstream).toBe(false);
         }
       }),
-      { numRuns: 200 },
+      // About half the random streams relay something; 400 runs keep the "not vacuous" check below far
+      // from its bound (200 runs once relayed only 99 commands).
+      { numRuns: 400 },
     );
     expect(relays).toBeGreaterThan(100);
   });
