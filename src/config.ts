@@ -37,6 +37,8 @@ const schema = z
     PUBLIC_URL: z.url().optional(),
     UPSTREAM_IMAP: hostPort.optional(),
     UPSTREAM_IMAP_TLS: bool.default(false),
+    /** Seconds a logged-out client's store session is kept for the same user's next login (0: never). */
+    IMAP_SESSION_REUSE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     UPSTREAM_SMTP: hostPort.optional(),
     UPSTREAM_MASTER_USER: optionalString,
     UPSTREAM_MASTER_PASSWORD: optionalString,

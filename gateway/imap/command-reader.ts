@@ -86,6 +86,8 @@ export class CommandReader {
   private queued = 0;
 
   private mode: 'command' | 'idle' | 'sasl' = 'command';
+  /** The store ended an IDLE on its own: a DONE the client sends anyway is dropped (see endIdle). */
+  private dropNextDone = false;
   private line: Buffer[] = [];
   private lineBytes = 0;
   private sawCR = false;
@@ -134,12 +136,24 @@ export class CommandReader {
     this.queueOffset = 0;
     this.queued = 0;
     this.mode = 'command';
+    this.dropNextDone = false;
     this.resetCommand();
   }
 
   /** After the connection has sent `+ idling`: the next line must be DONE (RFC 2177 §3). */
   enterIdle(): void {
     this.enterLineMode('idle');
+  }
+
+  /**
+   * The store ended the IDLE itself (its tagged answer came before any DONE): lines are commands again.
+   * A client that had not seen that answer yet still sends DONE: that one line is dropped, not taken
+   * for a command, and anything else is read as the command it is.
+   */
+  endIdle(): void {
+    if (this.mode !== 'idle') return;
+    this.mode = 'command';
+    this.dropNextDone = true;
   }
 
   /** After the connection has sent a SASL `+` challenge: the next line is the client's response. */
@@ -205,6 +219,7 @@ export class CommandReader {
   private enterLineMode(mode: 'idle' | 'sasl'): void {
     if (!this.atCommandBoundary || this.mode !== 'command') throw new Error(`CommandReader: cannot enter ${mode} mode mid-command`);
     this.mode = mode;
+    this.dropNextDone = false;
   }
 
   private takePending(): LiteralAnnouncement {
@@ -339,6 +354,9 @@ export class CommandReader {
     this.line = [];
     this.lineBytes = 0;
     this.badLine = null;
+    const dropDone = this.dropNextDone && this.parts.length === 0;
+    if (this.parts.length === 0) this.dropNextDone = false;
+    if (dropDone && !bad && text.toString('latin1').toUpperCase() === 'DONE') return null;
     if (mode !== 'command') {
       this.mode = 'command';
       if (mode === 'idle') return { type: 'idle-done', valid: !bad && text.toString('latin1').toUpperCase() === 'DONE' };

@@ -15,12 +15,14 @@ import type { AppContext } from '../../src/context.js';
 import type { SessionState } from './command-ast.js';
 import { CommandReader, type CommandReaderEvent, type FatalReason } from './command-reader.js';
 import { greetingLine, type PreAuthState } from './greeting.js';
-import { CLOSE_FLUSH_TIMEOUT_MS, MAX_BAD_COMMANDS, MAX_PENDING_OUTPUT_BYTES, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
+import { MAX_BAD_COMMANDS, MAX_PENDING_OUTPUT_BYTES, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
 import { planLiteral } from './literal-plan.js';
 import { parseCommand } from './parse-command.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamSessionCache } from './session-cache.js';
+import { destroyLater } from './destroy-later.js';
 
 /** The accounts core's login decision (src/auth/authenticate.ts); injectable for tests of odd outcomes. */
 export type Authenticator = (ctx: AppContext, req: AuthRequest) => Promise<AuthResult>;
@@ -38,6 +40,8 @@ export interface ConnectionSettings {
   maxMessageSize: number;
   /** Greeted store connections for logins; null when no store is configured. */
   upstreamPool: UpstreamPool | null;
+  /** Store sessions parked at logout for the same user's next login; null when reuse is off. */
+  sessionCache: UpstreamSessionCache | null;
 }
 
 const FATAL_TEXT: Record<FatalReason, string> = {
@@ -200,7 +204,7 @@ export class ImapConnection {
     this.closed = true;
     this.relay?.destroy();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_TIMEOUT_MS).unref();
+    destroyLater(this.socket);
   }
 
   /** Cuts the connection at once (client gone, server closing). */

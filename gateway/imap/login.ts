@@ -8,6 +8,7 @@ import { filterCapabilities } from './capability-filter.js';
 import type { ImapConnection } from './connection.js';
 import { loginReplies, replyForAuthFailure } from './auth-replies.js';
 import { Relay } from './relay.js';
+import { sessionKey } from './session-cache.js';
 import { UpstreamError, openUpstream } from './upstream.js';
 
 /**
@@ -46,21 +47,27 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   const identity = storeIdentity(ctx.config, { mailbox: result.upstreamUser, restricted: result.restricted });
   if (!identity) return loginReplies.upstreamDown;
   if (conn.isClosed) return null;
-  let session;
-  try {
-    const greeted = conn.settings.upstreamPool?.take() ?? null;
-    const { host, port, tls, ...login } = identity;
-    session = await openUpstream({ host, port, tls }, login, conn.remoteIp, undefined, greeted);
-  } catch (error) {
-    const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
-    ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');
-    return loginReplies.upstreamDown;
+  const { host, port, tls, ...login } = identity;
+  const target = { host, port, tls };
+  const { upstreamPool: pool, sessionCache } = conn.settings;
+  const parkKey = sessionCache ? sessionKey(target, login, result.restricted, conn.remoteIp) : null;
+  let session = parkKey ? sessionCache!.take(parkKey) : null;
+  if (!session) {
+    try {
+      session = await openUpstream(target, login, conn.remoteIp, undefined, pool?.take() ?? null);
+    } catch (error) {
+      const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
+      ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');
+      return loginReplies.upstreamDown;
+    } finally {
+      pool?.refill();
+    }
   }
   if (conn.isClosed) {
     session.socket.destroy();
     return null;
   }
-  const relay = new Relay(conn, session, result);
+  const relay = new Relay(conn, session, result, parkKey);
   conn.beginSession(relay);
   const caps = filterCapabilities(session.capabilities, { maxMessageSize: conn.settings.maxMessageSize, restricted: result.restricted });
   conn.reply(tag, `OK [CAPABILITY ${caps.join(' ')}] Logged in${result.restricted ? ' (restricted: nothing can be deleted)' : ''}`);

@@ -25,6 +25,7 @@ import type { UpstreamSession } from './upstream.js';
 import type { RecyclingSocket } from './read-buffers.js';
 import { CRLF } from './syntax.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
+import { logOutStore, unselectThenPark } from './session-cache.js';
 
 interface AppendState {
   /** The command as parsed when its message literal was announced; its end must parse the same. */
@@ -53,19 +54,35 @@ const UNREADABLE = '* BYE [UNAVAILABLE] The mail store sent a response the gatew
 
 export class Relay {
   private readonly upstream: net.Socket;
+  private readonly capabilities: string[];
   private readonly responses = new ResponseReader();
   private readonly capabilityOptions: CapabilityFilterOptions;
   private readonly nonSyncLiteralMax: number;
   private inFlight: InFlight | null = null;
   private sawBye = false;
   private closed = false;
+  /** The client logged out and the store session was handed on (parked or logged out): never cut it here. */
+  private handedOff = false;
+  /** An ENABLE reached the store: the session has extensions on that a new client did not ask for. */
+  private enabledExtensions = false;
+
+  private readonly onUpstreamChunk = (chunk: Buffer) => this.onUpstreamData(chunk);
+  private readonly onUpstreamDrain = () => this.conn.pauseUpstreamInput(false);
+  private readonly onUpstreamError = () => this.upstream.destroy();
+  private readonly onUpstreamClose = () => {
+    this.closed = true;
+    this.conn.finish(this.sawBye ? undefined : LOST);
+  };
 
   constructor(
     private readonly conn: ImapConnection,
     session: UpstreamSession,
     private readonly auth: AuthSuccess,
+    /** Where this session may be parked when the client logs out (session-cache.ts); null: never. */
+    private readonly parkKey: string | null = null,
   ) {
     this.upstream = session.socket;
+    this.capabilities = session.capabilities;
     this.capabilityOptions = { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted };
     this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
   }
@@ -74,16 +91,13 @@ export class Relay {
   start(leftover: Buffer): void {
     const up = this.upstream;
     up.setNoDelay(true);
-    up.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    up.on('data', this.onUpstreamChunk);
     // Literal chunks are written to the client as views of the read buffer: it may be reused only once
     // the client socket has taken every byte (nothing queued) and the framer holds nothing back.
     (up as RecyclingSocket).readBufferFree = () => !this.closed && this.responses.bufferedBytes === 0 && this.conn.pendingOutputBytes === 0;
-    up.on('drain', () => this.conn.pauseUpstreamInput(false));
-    up.on('error', () => up.destroy());
-    up.on('close', () => {
-      this.closed = true;
-      this.conn.finish(this.sawBye ? undefined : LOST);
-    });
+    up.on('drain', this.onUpstreamDrain);
+    up.on('error', this.onUpstreamError);
+    up.on('close', this.onUpstreamClose);
     if (leftover.length > 0) this.onUpstreamData(leftover);
   }
 
@@ -95,7 +109,7 @@ export class Relay {
 
   destroy(): void {
     this.closed = true;
-    this.upstream.destroy();
+    if (!this.handedOff) this.upstream.destroy();
   }
 
   onClientDrain(): void {
@@ -106,7 +120,9 @@ export class Relay {
   onCommand(command: Command): void {
     const verdict = decideCommand(command, { state: this.conn.state, restricted: this.auth.restricted });
     const toSend = this.applyVerdict(command, verdict);
-    if (toSend) this.send(toSend, null);
+    if (toSend?.name === 'ENABLE') this.enabledExtensions = true;
+    if (toSend?.name === 'LOGOUT') this.logOut(toSend.tag);
+    else if (toSend) this.send(toSend, null);
   }
 
   /**
@@ -158,6 +174,34 @@ export class Relay {
     f.invalidDone = !valid;
     this.conn.wait();
     this.writeUpstream(Buffer.from('DONE\r\n'));
+  }
+
+  /**
+   * LOGOUT is answered here (RFC 9051 §6.3.4: BYE, the tagged OK, then the close) without waiting for the
+   * store: nothing the store could still say matters to a client that is leaving, and LOGOUT never
+   * expunges. The store session is then parked for the same user's next login when it is in a state any
+   * new session could be in (session-cache.ts), or else logged out politely.
+   */
+  private logOut(tag: string): void {
+    const up = this.upstream;
+    const cache = this.conn.settings.sessionCache;
+    const selected = this.conn.state === 'selected';
+    const reusable = cache !== null && this.parkKey !== null && !this.enabledExtensions && this.responses.atBoundary;
+    this.handedOff = true;
+    this.closed = true;
+    up.off('data', this.onUpstreamChunk);
+    up.off('drain', this.onUpstreamDrain);
+    up.off('error', this.onUpstreamError);
+    up.off('close', this.onUpstreamClose);
+    up.resume();
+    this.conn.cork();
+    this.conn.write('* BYE Logging out');
+    this.conn.reply(tag, 'OK LOGOUT completed');
+    this.conn.uncork();
+    this.conn.finish();
+    if (!reusable) logOutStore(up, tag);
+    else if (selected) void unselectThenPark(cache, this.parkKey!, up, this.capabilities);
+    else cache.park(this.parkKey!, up, this.capabilities);
   }
 
   private applyVerdict(command: Command, verdict: PolicyVerdict): Command | null {
@@ -315,6 +359,7 @@ export class Relay {
     }
     // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
     if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
+    if (f.idle === 'idling') this.conn.reader.endIdle(); // the store ended the IDLE before any DONE
     if (f.invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
     else this.forward(carriesCapabilities(text) ? filterCapabilityText(text, this.capabilityOptions) : text, end);
     this.complete(f, head.status!);
@@ -336,9 +381,6 @@ export class Relay {
       else if (status === 'NO') conn.state = 'authenticated';
     } else if ((f.name === 'CLOSE' || f.name === 'UNSELECT') && status === 'OK') {
       conn.state = 'authenticated';
-    } else if (f.name === 'LOGOUT') {
-      conn.finish();
-      return;
     }
     conn.proceed();
   }

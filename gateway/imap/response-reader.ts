@@ -91,6 +91,11 @@ export class ResponseReader {
     return this.queue.reduce((n, b) => n + b.length, 0) - this.queueOffset;
   }
 
+  /** Everything pushed has been read and no response is half-read: the stream is between responses. */
+  get atBoundary(): boolean {
+    return this.bufferedBytes === 0 && this.head === null && this.lineBytes === 0 && this.literalRemaining === null && !this.sawCR && !this.fatal;
+  }
+
   push(chunk: Buffer): void {
     if (!this.fatal && chunk.length > 0) this.queue.push(chunk);
   }

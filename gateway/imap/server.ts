@@ -11,6 +11,7 @@ import type { AppContext } from '../../src/context.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { type Authenticator, type ConnectionSettings, ImapConnection } from './connection.js';
 import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
+import { UpstreamSessionCache } from './session-cache.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 export interface ImapGatewayOptions {
@@ -30,6 +31,8 @@ export interface ImapGatewayOptions {
   authenticate?: Authenticator;
   unauthenticatedTimeoutMs?: number;
   authenticatedTimeoutMs?: number;
+  /** How long a logged-out client's store session waits for its next login; 0 turns reuse off. Defaults to IMAP_SESSION_REUSE_SECONDS. */
+  sessionReuseMs?: number;
 }
 
 export interface RunningListener {
@@ -45,6 +48,7 @@ export interface RunningImapGateway extends RunningListener {
 /** Starts the IMAP gateway; resolves once every listener is bound. */
 export async function startImapGateway(ctx: AppContext, options: ImapGatewayOptions): Promise<RunningImapGateway> {
   const tlsFiles = options.tls ?? readTlsFiles(ctx);
+  const reuseMs = options.sessionReuseMs ?? ctx.config.IMAP_SESSION_REUSE_SECONDS * 1000;
   const tlsContext = tlsFiles ? tls.createSecureContext({ key: tlsFiles.key, cert: tlsFiles.cert, minVersion: 'TLSv1.2' }) : null;
   const settings: ConnectionSettings = {
     ctx,
@@ -57,6 +61,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     upstreamPool: ctx.config.UPSTREAM_IMAP
       ? new UpstreamPool({ host: ctx.config.UPSTREAM_IMAP.host, port: ctx.config.UPSTREAM_IMAP.port, tls: ctx.config.UPSTREAM_IMAP_TLS })
       : null,
+    sessionCache: reuseMs > 0 ? new UpstreamSessionCache(reuseMs) : null,
   };
   const connections = new Set<ImapConnection>();
   const accept = (socket: net.Socket, secure: boolean) => {
@@ -77,6 +82,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     } catch (error) {
       plain.close();
       settings.upstreamPool?.close();
+      settings.sessionCache?.close();
       throw error;
     }
     imapsPort = (secure.address() as net.AddressInfo).port;
@@ -87,6 +93,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     imapsPort,
     close: async () => {
       settings.upstreamPool?.close();
+      settings.sessionCache?.close();
       for (const c of connections) c.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },

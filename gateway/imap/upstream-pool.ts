@@ -4,8 +4,8 @@
  * On a store that forks a login process per connection (Dovecot's default) the connect and greeting are
  * most of the time a reconnecting client waits.
  *
- * Bounded on purpose: at most POOL_SIZE connections are ready or being made, refills happen only when a
- * login takes one, and a connection kept longer than POOL_MAX_AGE_MS is closed, not replaced. So the pool
+ * Bounded on purpose: at most POOL_SIZE connections are ready or being made, refills happen only after a
+ * login, and a connection kept longer than POOL_MAX_AGE_MS is closed, not replaced. So the pool
  * never multiplies what clients cause (at most one refill per login), and an idle gateway holds nothing
  * open for long. Nothing in a pooled connection is specific to a user: identity, client address (ID) and
  * session all come at login, on the connection's first command.
@@ -31,13 +31,16 @@ export class UpstreamPool {
     this.sweeper = setInterval(() => this.dropStale(), Math.max(1000, maxAgeMs / 3)).unref();
   }
 
-  /** A greeted connection if one is ready (and refills in the background), else null. */
+  /**
+   * A greeted connection if one is ready, else null. Call refill() when the login that took it is over:
+   * refilling during the login would have the store's login process greet a new connection while it is
+   * busy logging this one in, which is what the client is waiting for.
+   */
   take(): GreetedUpstream | null {
     this.dropStale();
-    const greeted = this.ready.shift() ?? null;
-    this.fill();
-    return greeted;
+    return this.ready.shift() ?? null;
   }
+
 
   /** Closes every pooled connection; take() returns null from now on. */
   close(): void {
@@ -46,7 +49,8 @@ export class UpstreamPool {
     for (const g of this.ready.splice(0)) g.socket.destroy();
   }
 
-  private fill(): void {
+  /** Tops the pool up in the background (at most to its size; see the class comment). */
+  refill(): void {
     while (!this.closed && this.ready.length + this.connecting < this.size) {
       this.connecting++;
       greetUpstream(this.target).then(
@@ -57,7 +61,7 @@ export class UpstreamPool {
         },
         () => {
           // The store is down: logins find out themselves. No retry from here, so a dead store does not
-          // start a loop of reconnects: fill() runs again only at the next take().
+          // start a loop of reconnects: refill() runs again only after the next login.
           this.connecting--;
         },
       );

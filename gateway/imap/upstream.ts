@@ -164,13 +164,14 @@ export class LoginLineReader {
     this.failed = new UpstreamError('UPSTREAM_UNREACHABLE', e?.message ?? 'the store closed the connection');
     for (const w of this.waiters.splice(0)) w.reject(this.failed);
   };
+  private readonly onClose = () => this.onEnd();
 
   constructor(private readonly socket: net.Socket) {
     socket.on('data', this.onData);
     // onData copies every chunk, so a reused read buffer is free as soon as it returns.
     (socket as RecyclingSocket).readBufferFree = () => true;
-    socket.once('error', this.onEnd);
-    socket.once('close', () => this.onEnd());
+    socket.on('error', this.onEnd);
+    socket.on('close', this.onClose);
   }
 
   /** Still open, and the store has said nothing since the greeting (a pooled connection must not have). */
@@ -198,8 +199,8 @@ export class LoginLineReader {
     this.socket.off('data', this.onData);
     // The next reader (the relay) says for itself when a chunk is free.
     delete (this.socket as RecyclingSocket).readBufferFree;
-    this.socket.removeAllListeners('error');
-    this.socket.removeAllListeners('close');
+    this.socket.off('error', this.onEnd);
+    this.socket.off('close', this.onClose);
     return this.buffer;
   }
 

@@ -225,6 +225,20 @@ describe('CommandReader modes', () => {
     expect(drain(reader, [`${line}\r\n`])).toEqual([{ type: 'idle-done', valid: false }]);
   });
 
+  it('after the store ended IDLE, drops one late DONE and reads every other line as a command', () => {
+    const cases: Array<[chunks: string[], commands: string[]]> = [
+      [['done\r\nb NOOP\r\n'], ['b NOOP']],
+      [['b NOOP\r\nDONE\r\n'], ['b NOOP', 'DONE']],
+      [['DO', 'NE\r', '\nb NOOP\r\n'], ['b NOOP']],
+    ];
+    for (const [lines, expected] of cases) {
+      const reader = new CommandReader();
+      reader.enterIdle();
+      reader.endIdle();
+      expect(normalize(drain(reader, lines))).toEqual(expected.map((line) => ({ type: 'command', parts: [text(line)] })));
+    }
+  });
+
   it('reads one SASL response line in SASL mode', () => {
     const reader = new CommandReader();
     reader.expectSaslResponse();

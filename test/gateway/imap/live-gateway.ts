@@ -136,10 +136,12 @@ export class RawClient {
     });
   }
 
-  static async connect(port: number, options: { tls?: boolean } = {}): Promise<RawClient> {
+  /** `localAddress` (e.g. 127.0.0.2, plain connections only) makes the client come from another loopback address. */
+  static async connect(port: number, options: { tls?: boolean; localAddress?: string } = {}): Promise<RawClient> {
+    const { localAddress } = options;
     const socket = options.tls
       ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false })
-      : net.connect(port, '127.0.0.1');
+      : net.connect({ port, host: '127.0.0.1', localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

@@ -185,7 +185,8 @@ describe('when one side goes away', () => {
     const proxy = await startStoreProxy({ host: live.ctx.config.UPSTREAM_IMAP!.host, port: live.ctx.config.UPSTREAM_IMAP!.port });
     const ctx = { ...live.ctx, config: { ...live.ctx.config, UPSTREAM_IMAP: { host: '127.0.0.1', port: proxy.port } } };
     try {
-      await withGateway({ host: '127.0.0.1', port: 0, ctx }, async (port) => {
+      // Without session reuse, so that every logout ends its store session (session-reuse.test.ts).
+      await withGateway({ host: '127.0.0.1', port: 0, ctx, sessionReuseMs: 0 }, async (port) => {
         for (let i = 0; i < 5; i++) {
           const c = await RawClient.connect(port);
           expect(await c.login(user.username, user.app)).toMatch(/^L1 OK/);

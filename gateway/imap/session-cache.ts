@@ -1,0 +1,136 @@
+/**
+ * Store sessions parked after a client logs out, for the same user's next login from the same address
+ * (what imapproxy does for webmail). Mail clients and phones reconnect all the time; on a store that
+ * starts a process per session (Dovecot), the store's login is most of what a reconnect costs. A
+ * parked session turns the next login into the accounts-core check alone.
+ *
+ * What makes reuse safe:
+ * - A session is handed out only after the accounts core accepted the new login, and only for the same
+ *   store identity (mailbox, master user, restricted or not) and the same client address (the store
+ *   logged that address at login, from our ID).
+ * - Only sessions in a state any new session could be in are parked: no command in flight, nothing
+ *   unread, no mailbox selected (the relay sends UNSELECT first, never CLOSE: nothing is expunged), and
+ *   no ENABLE ever sent (extensions cannot be turned off again).
+ * - A parked session that hears anything from the store, or is parked longer than the reuse window,
+ *   is logged out; at most MAX_PARKED_SESSIONS are kept, one per key, oldest dropped first.
+ */
+import type net from 'node:net';
+import { destroyLater } from './destroy-later.js';
+import type { RecyclingSocket } from './read-buffers.js';
+import { LoginLineReader, type UpstreamIdentity, type UpstreamSession, type UpstreamTarget } from './upstream.js';
+
+/** Each parked session holds a store process; a few dozen cover a busy gateway's reconnects. */
+export const MAX_PARKED_SESSIONS = 64;
+
+interface Parked {
+  socket: net.Socket;
+  capabilities: string[];
+  timer: NodeJS.Timeout;
+  onData: () => void;
+  onGone: () => void;
+}
+
+/** Which sessions may be handed to which logins; see the file comment. */
+export function sessionKey(target: UpstreamTarget, identity: UpstreamIdentity, restricted: boolean, clientIp: string): string {
+  return JSON.stringify([target.host, target.port, target.tls, identity.authcid, identity.authzid, restricted, clientIp]);
+}
+
+export class UpstreamSessionCache {
+  private readonly parked = new Map<string, Parked>();
+
+  constructor(
+    /** How long a session waits for its next login. */
+    private readonly reuseMs: number,
+    private readonly maxSessions = MAX_PARKED_SESSIONS,
+  ) {}
+
+  /** The parked session for this key, taken out of the cache; null when there is none. */
+  take(key: string): UpstreamSession | null {
+    const entry = this.unpark(key);
+    return entry ? { socket: entry.socket, capabilities: entry.capabilities, leftover: Buffer.alloc(0) } : null;
+  }
+
+  /** Keeps a logged-in, quiet, unselected session for the next login with this key. */
+  park(key: string, socket: net.Socket, capabilities: string[]): void {
+    const previous = this.unpark(key);
+    if (previous) logOutStore(previous.socket);
+    if (this.parked.size >= this.maxSessions) {
+      const oldest = this.parked.keys().next().value!;
+      logOutStore(this.unpark(oldest)!.socket);
+    }
+    // Anything the store says now was meant for no one: the session is no longer known to be quiet.
+    const onData = () => {
+      if (this.parked.get(key)?.socket === socket) logOutStore(this.unpark(key)!.socket);
+    };
+    const onGone = () => {
+      if (this.parked.get(key)?.socket === socket) this.unpark(key);
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.on('error', onGone);
+    socket.on('close', onGone);
+    (socket as RecyclingSocket).readBufferFree = () => true;
+    const timer = setTimeout(() => {
+      if (this.parked.get(key)?.socket === socket) logOutStore(this.unpark(key)!.socket);
+    }, this.reuseMs).unref();
+    this.parked.set(key, { socket, capabilities, timer, onData, onGone });
+  }
+
+  get size(): number {
+    return this.parked.size;
+  }
+
+  /** Logs every parked session out (the gateway is closing). */
+  close(): void {
+    for (const key of [...this.parked.keys()]) logOutStore(this.unpark(key)!.socket);
+  }
+
+  private unpark(key: string): Parked | null {
+    const entry = this.parked.get(key);
+    if (!entry) return null;
+    this.parked.delete(key);
+    clearTimeout(entry.timer);
+    entry.socket.off('data', entry.onData);
+    entry.socket.off('error', entry.onGone);
+    entry.socket.off('close', entry.onGone);
+    delete (entry.socket as RecyclingSocket).readBufferFree;
+    return entry;
+  }
+}
+
+/**
+ * Ends a store session politely: the store reads LOGOUT and logs a normal logout; whatever it answers
+ * is read and dropped, and a store that does not close is cut after CLOSE_FLUSH_TIMEOUT_MS.
+ */
+export function logOutStore(socket: net.Socket, tag = 'P9'): void {
+  if (socket.destroyed) return;
+  socket.on('data', () => undefined);
+  socket.on('error', () => socket.destroy());
+  (socket as RecyclingSocket).readBufferFree = () => true;
+  socket.write(`${tag} LOGOUT\r\n`);
+  destroyLater(socket);
+}
+
+const UNSELECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Leaves the selected mailbox (UNSELECT: RFC 3691, nothing expunged), then parks the session. Any
+ * doubt — a refusal, a literal, bytes after the answer, no answer in time — and it is logged out.
+ */
+export async function unselectThenPark(cache: UpstreamSessionCache, key: string, socket: net.Socket, capabilities: string[]): Promise<void> {
+  const lines = new LoginLineReader(socket);
+  const timer = setTimeout(() => socket.destroy(), UNSELECT_TIMEOUT_MS).unref();
+  try {
+    socket.write('P8 UNSELECT\r\n');
+    const untagged: string[] = [];
+    const done = await lines.untilTagged('P8', untagged);
+    const leftover = lines.detach();
+    const clean = /^P8 OK/i.test(done) && leftover.length === 0 && !untagged.some((l) => /\{\d+\+?\}$/.test(l));
+    if (clean) cache.park(key, socket, capabilities);
+    else logOutStore(socket);
+  } catch {
+    socket.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}

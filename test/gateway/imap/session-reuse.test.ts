@@ -1,0 +1,169 @@
+/**
+ * Store sessions parked at LOGOUT (gateway/imap/session-cache.ts), through the real gateway and Dovecot,
+ * with a recording proxy in between so that every store login and every byte the gateway sent can be
+ * counted.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sessionKey } from '../../../gateway/imap/session-cache.js';
+import { type RunningImapGateway, startImapGateway } from '../../../gateway/imap/server.js';
+import { fillMailbox } from '../../helpers/mailstore.js';
+import { RawClient, createMailUser, startLiveGateway, startStoreProxy, type LiveGateway, type MailUser } from './live-gateway.js';
+
+let live: LiveGateway;
+let proxy: Awaited<ReturnType<typeof startStoreProxy>>;
+let alice: MailUser;
+let bob: MailUser;
+
+beforeAll(async () => {
+  live = await startLiveGateway();
+  proxy = await startStoreProxy({ host: live.ctx.config.UPSTREAM_IMAP!.host, port: live.ctx.config.UPSTREAM_IMAP!.port });
+  alice = await createMailUser(live.ctx, 'ra');
+  bob = await createMailUser(live.ctx, 'rb');
+  await fillMailbox(alice.username, { INBOX: 3 });
+  await fillMailbox(bob.username, { INBOX: 1 });
+});
+afterAll(async () => {
+  await proxy.close();
+  await live.close();
+});
+
+/** A gateway that reaches the store through the recording proxy. */
+async function withGateway<T>(reuseMs: number, run: (gateway: RunningImapGateway) => Promise<T>): Promise<T> {
+  const ctx = { ...live.ctx, config: { ...live.ctx.config, UPSTREAM_IMAP: { host: '127.0.0.1', port: proxy.port } } };
+  const gateway = await startImapGateway(ctx, { host: '127.0.0.1', port: 0, sessionReuseMs: reuseMs });
+  try {
+    return await run(gateway);
+  } finally {
+    await gateway.close();
+  }
+}
+
+/** Store logins made so far for this mailbox (SASL PLAIN's authzid is the mailbox). */
+function storeLogins(user: MailUser): number {
+  return proxy.sent.filter((log) => {
+    const text = Buffer.concat(log).toString('latin1');
+    const ir = / AUTHENTICATE PLAIN (\S+)\r\n/.exec(text)?.[1];
+    return ir !== undefined && Buffer.from(ir, 'base64').toString('utf8').startsWith(`${user.username}\0`);
+  }).length;
+}
+
+/** Everything the gateway sent to the store for this mailbox's sessions. */
+function sentFor(user: MailUser): string {
+  return proxy.sent
+    .map((log) => Buffer.concat(log).toString('latin1'))
+    .filter((text) => {
+      const ir = / AUTHENTICATE PLAIN (\S+)\r\n/.exec(text)?.[1];
+      return ir !== undefined && Buffer.from(ir, 'base64').toString('utf8').startsWith(`${user.username}\0`);
+    })
+    .join('');
+}
+
+async function session(port: number, user: MailUser, pass: string, commands: string[], options: { localAddress?: string } = {}): Promise<RawClient> {
+  const c = await RawClient.connect(port, options);
+  expect(await c.login(user.username, pass)).toMatch(/^L1 OK \[CAPABILITY [^\]]+\] Logged in/);
+  for (const [i, line] of commands.entries()) expect(await c.command(`c${i}`, line)).toMatch(new RegExp(`^c${i} OK`));
+  expect(await c.command('o1', 'LOGOUT')).toBe('o1 OK LOGOUT completed');
+  await c.waitClosed();
+  return c;
+}
+
+describe('store sessions parked at logout', () => {
+  it('gives a reconnecting client its store session back: one store login, the mailbox left unselected, nothing expunged', async () => {
+    const before = storeLogins(alice);
+    await withGateway(10_000, async (gateway) => {
+      for (let i = 0; i < 3; i++) {
+        const c = await session(gateway.port, alice, alice.app, ['SELECT INBOX', 'STORE 1 +FLAGS (\\Seen)']);
+        expect(c.text).toMatch(/^\* 3 EXISTS\r\n/m);
+        // Each new client starts unselected, whatever the last one did.
+        const next = await RawClient.connect(gateway.port);
+        await next.login(alice.username, alice.app);
+        expect(await next.command('f1', 'FETCH 1 FLAGS')).toMatch(/^f1 BAD FETCH is not valid in this state/);
+        expect(await next.command('o1', 'LOGOUT')).toMatch(/^o1 OK/);
+        await next.waitClosed();
+      }
+    });
+    expect(storeLogins(alice) - before).toBe(1);
+    const sent = sentFor(alice);
+    // Left with UNSELECT, never CLOSE (which would expunge).
+    expect(sent).toMatch(/^P8 UNSELECT\r\n/m);
+    expect(sent).not.toMatch(/ CLOSE\r\n/);
+  });
+
+  it('never hands a parked session to another user, to a restricted login or to another address', async () => {
+    await withGateway(10_000, async (gateway) => {
+      await session(gateway.port, alice, alice.app, []);
+      const aliceLogins = storeLogins(alice);
+      const bobLogins = storeLogins(bob);
+
+      const b = await RawClient.connect(gateway.port);
+      await b.login(bob.username, bob.app);
+      await b.command('s1', 'SELECT INBOX');
+      expect(b.text).toMatch(/^\* 1 EXISTS\r\n/m);
+      b.close();
+      expect(storeLogins(bob) - bobLogins).toBe(1);
+
+      // Restricted: its own store session (the store's restricted master), and EXPUNGE still refused.
+      const r = await RawClient.connect(gateway.port);
+      expect(await r.login(alice.username, alice.restrictedApp)).toMatch(/^L1 OK .*restricted/);
+      await r.command('s1', 'SELECT INBOX');
+      expect(await r.command('e1', 'EXPUNGE')).toMatch(/^e1 NO \[NOPERM\] Restricted login/);
+      r.close();
+      expect(storeLogins(alice) - aliceLogins).toBe(1);
+
+      // Another address: the store logged the first client's address for the parked session.
+      await session(gateway.port, alice, alice.app, [], { localAddress: '127.0.0.2' });
+      expect(storeLogins(alice) - aliceLogins).toBe(2);
+    });
+  });
+
+  it('does not park a session that ENABLEd an extension', async () => {
+    await withGateway(10_000, async (gateway) => {
+      await session(gateway.port, bob, bob.app, ['ENABLE CONDSTORE']);
+      const before = storeLogins(bob);
+      await session(gateway.port, bob, bob.app, []);
+      expect(storeLogins(bob) - before).toBe(1);
+    });
+  });
+
+  it('drops a parked session that hears from the store', async () => {
+    await withGateway(10_000, async (gateway) => {
+      await session(gateway.port, bob, bob.app, []);
+      const parked = [...proxy.pairs].filter((p) => p.loggedIn && !p.inbound.destroyed);
+      for (const p of parked) p.outbound.write('P0 NOOP\r\n'); // the store's "P0 OK" reaches the parked session
+      const before = storeLogins(bob);
+      await expect.poll(() => [...proxy.pairs].filter((p) => p.loggedIn).length).toBe(0);
+      await session(gateway.port, bob, bob.app, []);
+      expect(storeLogins(bob) - before).toBe(1);
+    });
+  });
+
+  it('logs a parked session out when the reuse window ends, and at once when reuse is off', async () => {
+    for (const reuseMs of [300, 0]) {
+      const leaver = await createMailUser(live.ctx, 'bye');
+      await withGateway(reuseMs, async (gateway) => {
+        await session(gateway.port, leaver, leaver.app, ['SELECT INBOX']);
+        // The store read our LOGOUT: it logs a logout, where a cut connection would log "Connection closed".
+        const logPath = inject('dovecot').logPath;
+        const ended = new RegExp(`imap\\(${leaver.username}\\)<[^>]*><[^>]*>: Info: Disconnected: (Logged out|[^ ]+ [^ ]+)`);
+        await expect.poll(() => ended.exec(fs.readFileSync(logPath, 'utf8'))?.[1], { timeout: 3000 }).toBe('Logged out');
+      });
+    }
+  });
+
+  it('keys sessions by store, identity, restriction and client address', () => {
+    const target = { host: '127.0.0.1', port: 143, tls: false };
+    const identity = { authcid: 'master', password: 'x', authzid: 'alice' };
+    const key = sessionKey(target, identity, false, '192.0.2.1');
+    expect(sessionKey(target, { ...identity, password: 'y' }, false, '192.0.2.1')).toBe(key);
+    for (const other of [
+      sessionKey({ ...target, port: 993 }, identity, false, '192.0.2.1'),
+      sessionKey(target, { ...identity, authcid: 'restricted' }, false, '192.0.2.1'),
+      sessionKey(target, { ...identity, authzid: 'bob' }, false, '192.0.2.1'),
+      sessionKey(target, identity, true, '192.0.2.1'),
+      sessionKey(target, identity, false, '192.0.2.2'),
+    ]) {
+      expect(other).not.toBe(key);
+    }
+  });
+});
