@@ -40,12 +40,14 @@ describe('at production argon2 cost', () => {
     await time('timed');
     const unknown: number[] = [];
     const wrong: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       unknown.push(await time(`nobody-${i}`));
       wrong.push(await time('timed'));
     }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-    const [mu, mw] = [median(unknown), median(wrong)];
+    // The fastest of each: what the path itself costs, without the other test files that share the CPU
+    // (medians of a loaded 2-core machine drifted 50 ms apart). A path that skipped argon2 would still be
+    // ~100 ms faster at its fastest.
+    const [mu, mw] = [Math.min(...unknown), Math.min(...wrong)];
     // Both pay one argon2 verification (~100+ ms); the database work differs by well under a few ms.
     expect(Math.min(mu, mw)).toBeGreaterThan(40);
     expect(Math.abs(mu - mw)).toBeLessThan(Math.max(25, 0.2 * Math.max(mu, mw)));
