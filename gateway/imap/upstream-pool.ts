@@ -41,7 +41,6 @@ export class UpstreamPool {
     return this.ready.shift() ?? null;
   }
 
-
   /** Closes every pooled connection; take() returns null from now on. */
   close(): void {
     this.closed = true;
