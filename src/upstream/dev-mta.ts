@@ -8,10 +8,10 @@
  * It accepts mail without authentication, which is safe only because it listens on loopback and only
  * the submission listener (which authenticates) is told its port.
  */
-import { ImapFlow } from 'imapflow';
 import { SMTPServer } from 'smtp-server';
 import type { AppContext } from '../context.js';
 import { findMailboxesOwning } from '../accounts/addresses.js';
+import { storeClient } from './store-client.js';
 import { storeIdentity } from './store-identity.js';
 
 export interface DevMta {
@@ -24,13 +24,7 @@ export interface DevMta {
 async function appendToInbox(ctx: AppContext, mailbox: string, message: Buffer): Promise<void> {
   const store = storeIdentity(ctx.config, { mailbox, restricted: false });
   if (!store) throw new Error('no upstream IMAP configured');
-  const client = new ImapFlow({
-    host: store.host,
-    port: store.port,
-    secure: store.tls,
-    auth: { user: store.authcid, pass: store.password, authzid: store.authzid },
-    logger: false,
-  });
+  const client = storeClient(ctx, store, 'dev-mta');
   await client.connect();
   try {
     await client.append('INBOX', message);

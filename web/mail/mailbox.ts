@@ -4,10 +4,11 @@
  * session uses the restricted master user when one is configured, whose ACL lacks the expunge/delete
  * rights, so the store itself refuses damage even if this code had a bug; the route refuses first.
  */
-import { ImapFlow } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import type { AppContext } from '../../src/context.js';
 import type { WebSession } from '../../src/auth/web-sessions.js';
 import { PosternError } from '../../src/errors.js';
+import { storeClient } from '../../src/upstream/store-client.js';
 import { storeIdentity } from '../../src/upstream/store-identity.js';
 
 export interface MessageSummary {
@@ -24,16 +25,7 @@ export const INBOX_PAGE_SIZE = 50;
 async function withInbox<T>(ctx: AppContext, session: Pick<WebSession, 'upstreamUser' | 'restricted'>, fn: (client: ImapFlow) => Promise<T>): Promise<T> {
   const store = storeIdentity(ctx.config, { mailbox: session.upstreamUser, restricted: session.restricted });
   if (!store) throw new PosternError('UPSTREAM_UNAVAILABLE', { context: { reason: 'no upstream configured' } });
-  const client = new ImapFlow({
-    host: store.host,
-    port: store.port,
-    secure: store.tls,
-    auth: { user: store.authcid, pass: store.password, authzid: store.authzid },
-    logger: false,
-    connectionTimeout: 10_000,
-  });
-  // imapflow emits 'error' on socket failures; without a listener that would crash the process.
-  client.on('error', (err) => ctx.log.warn({ err, code: 'UPSTREAM_UNAVAILABLE' }, 'upstream IMAP error (webmail)'));
+  const client = storeClient(ctx, store, 'webmail');
   try {
     await client.connect();
   } catch (e) {
