@@ -354,12 +354,14 @@ export class CommandReader {
     this.line = [];
     this.lineBytes = 0;
     this.badLine = null;
-    const dropDone = this.dropNextDone && this.parts.length === 0;
-    if (this.parts.length === 0) this.dropNextDone = false;
-    if (dropDone && !bad && text.toString('latin1').toUpperCase() === 'DONE') return null;
+    const isDone = !bad && text.length === 4 && text.toString('latin1').toUpperCase() === 'DONE';
+    if (this.parts.length === 0 && this.dropNextDone) {
+      this.dropNextDone = false;
+      if (isDone) return null;
+    }
     if (mode !== 'command') {
       this.mode = 'command';
-      if (mode === 'idle') return { type: 'idle-done', valid: !bad && text.toString('latin1').toUpperCase() === 'DONE' };
+      if (mode === 'idle') return { type: 'idle-done', valid: isDone };
       return bad ? { type: 'refused', tag: null, reason: bad } : { type: 'sasl-response', data: text };
     }
     if (bad) {

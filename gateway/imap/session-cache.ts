@@ -58,26 +58,19 @@ export class UpstreamSessionCache {
       const oldest = this.parked.keys().next().value!;
       logOutStore(this.unpark(oldest)!.socket);
     }
-    // Anything the store says now was meant for no one: the session is no longer known to be quiet.
-    const onData = () => {
-      if (this.parked.get(key)?.socket === socket) logOutStore(this.unpark(key)!.socket);
-    };
+    // Unclaimed in time, or the store said something (meant for no one: the session is no longer known
+    // to be quiet): logged out. unpark() removes these listeners, so each runs only while parked.
+    const onData = () => logOutStore(this.unpark(key)!.socket);
     const onGone = () => {
-      if (this.parked.get(key)?.socket === socket) this.unpark(key);
+      this.unpark(key);
       socket.destroy();
     };
     socket.on('data', onData);
     socket.on('error', onGone);
     socket.on('close', onGone);
     (socket as RecyclingSocket).readBufferFree = () => true;
-    const timer = setTimeout(() => {
-      if (this.parked.get(key)?.socket === socket) logOutStore(this.unpark(key)!.socket);
-    }, this.reuseMs).unref();
+    const timer = setTimeout(onData, this.reuseMs).unref();
     this.parked.set(key, { socket, capabilities, timer, onData, onGone });
-  }
-
-  get size(): number {
-    return this.parked.size;
   }
 
   /** Logs every parked session out (the gateway is closing). */
