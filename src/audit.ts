@@ -10,6 +10,8 @@ export const auditEventNames = [
   'login.succeeded',
   'login.failed',
   'login.throttled',
+  /** A reconnect inside a 1-hour one-time or SMS window: a session, not a new use. */
+  'login.resumed',
   'altlogin.created',
   'altlogin.revoked',
   'password.changed',

@@ -21,6 +21,11 @@ export interface AppContext {
   log: Logger;
   /** The SMS provider chosen by SMS_PROVIDER (tests may pass their own). */
   sms: SmsSender;
+  /**
+   * Tests only: the time login windows are judged by (see src/clock.ts). Unset, the database's clock
+   * decides, one clock for every instance.
+   */
+  clock?: () => Date;
 }
 
 export interface ContextOptions {

@@ -12,6 +12,7 @@ export const errorCatalogue = {
   GROUP_NAME_TAKEN: 'A business or family with that name already exists.',
   LOGIN_NOT_FOUND: 'There is no such alternative login.',
   TOO_MANY_LOGINS: 'You have reached the maximum number of alternative logins of this kind. Revoke one first.',
+  LOGIN_ALREADY_CREATED: 'That form was already sent once, and the login it asked for was created then; nothing more was created.',
   LOGIN_SERVICES_INVALID: 'Choose one or more of the services web, imap and smtp.',
   ALTERNATE_SAME_AS_MAIN: 'An alternative password must differ from your main password.',
   PASSWORD_INCORRECT: 'The current password is not correct.',

@@ -1,8 +1,10 @@
 /**
  * Alternative logins (Options → Alternative Logins): alternate passwords and SMS passwords (chosen by the
  * user, stored as argon2id), app passwords (generated, 140 bits, stored as an HMAC found by index) and
- * one-time password lists (generated codes, each stored as an HMAC). Each has a label, services, a
- * restricted flag, created/last-used times and a use count.
+ * one-time password lists (generated codes, each stored as an HMAC, optionally behind a base password).
+ * Each has a label, services, a restricted flag, created/last-used times and a use count. One-time lists
+ * and SMS passwords come in two kinds: single use, or valid for one hour from first use (issue 17, see
+ * src/auth/login-windows.ts).
  *
  * Limits, which are also the cost bound of a failed login (see src/auth/authenticate.ts): at most
  * MAX_USER_CHOSEN_ALTERNATES active alternate + SMS passwords per user, because each one may cost an
@@ -23,6 +25,7 @@ import type { AppContext } from '../context.js';
 import type { Tx } from '../db/client.js';
 import { altLogins, otpCodes, services as allServices, smsChallenges, users, type LoginKind, type Service } from '../db/schema.js';
 import { PosternError } from '../errors.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { assertPasswordAcceptable } from './users.js';
 
 export type AltLogin = typeof altLogins.$inferSelect;
@@ -59,6 +62,44 @@ interface LoginOptions {
   restricted?: boolean;
   services?: readonly string[];
   actorUserId?: number | null;
+  /**
+   * The random key of the web form that asked for it: the same form sent twice (double click, reload)
+   * creates once, and the second send fails with LOGIN_ALREADY_CREATED.
+   */
+  creationKey?: string;
+}
+
+/** The window choices offered: one hour from first use (or none, single use). */
+export const VALID_FOR_CHOICES = { '1h': 3600 } as const;
+
+/** "1h" → 3600; anything else is refused with the choices (INVALID_INPUT). */
+export function parseValidFor(input: string): number {
+  const seconds = (VALID_FOR_CHOICES as Record<string, number>)[input.trim().toLowerCase()];
+  if (!seconds) throw new PosternError('INVALID_INPUT', { message: 'The only validity offered is 1h (one hour from first use).' });
+  return seconds;
+}
+
+function checkValidFor(seconds: number | null | undefined): number | null {
+  if (seconds === undefined || seconds === null) return null;
+  if (!Object.values(VALID_FOR_CHOICES).includes(seconds as 3600)) throw new PosternError('INVALID_INPUT', { message: 'The only validity offered is one hour from first use.' });
+  return seconds;
+}
+
+/** A chosen secret must not be the main password, which is tried first and is never restricted. */
+async function assertNotMainPassword(ctx: AppContext, userId: number, secret: string): Promise<void> {
+  const [user] = await ctx.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, userId));
+  if (!user) throw new PosternError('USER_NOT_FOUND');
+  if (user.passwordHash && (await ctx.hasher.verify(user.passwordHash, secret))) throw new PosternError('ALTERNATE_SAME_AS_MAIN');
+}
+
+/** Runs a creation; a second creation from the same form (same key) is LOGIN_ALREADY_CREATED. */
+async function once<T>(key: string | undefined, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (e) {
+    if (key && isUniqueViolation(e)) throw new PosternError('LOGIN_ALREADY_CREATED');
+    throw e;
+  }
 }
 
 /** Serialises concurrent creations for one user, so the caps hold. */
@@ -80,6 +121,7 @@ async function insertLogin(
   kind: LoginKind,
   options: LoginOptions,
   secretHash: string | null,
+  validForSeconds: number | null = null,
 ): Promise<AltLogin> {
   const services = options.services ? parseServices(options.services) : defaultServices[kind];
   const [row] = await tx
@@ -91,13 +133,15 @@ async function insertLogin(
       restricted: options.restricted ?? false,
       services,
       secretHash,
+      validForSeconds,
+      creationKey: options.creationKey || null,
     })
     .returning();
   await audit(tx, {
     event: 'altlogin.created',
     userId: options.userId,
     actorUserId: options.actorUserId ?? options.userId,
-    details: { loginId: row!.id, kind, label: row!.label, restricted: row!.restricted, services },
+    details: { loginId: row!.id, kind, label: row!.label, restricted: row!.restricted, services, validForSeconds, basePassword: kind === 'otp' && secretHash !== null },
   });
   return row!;
 }
@@ -108,18 +152,20 @@ async function insertLogin(
  */
 export async function createUserChosenLogin(
   ctx: AppContext,
-  input: LoginOptions & { kind: 'password' | 'sms'; secret: string },
+  input: LoginOptions & { kind: 'password' | 'sms'; secret: string; validForSeconds?: number | null },
 ): Promise<AltLogin> {
   assertPasswordAcceptable(input.secret);
-  const [user] = await ctx.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, input.userId));
-  if (!user) throw new PosternError('USER_NOT_FOUND');
-  if (user.passwordHash && (await ctx.hasher.verify(user.passwordHash, input.secret))) throw new PosternError('ALTERNATE_SAME_AS_MAIN');
+  if (input.kind === 'password' && input.validForSeconds) throw new PosternError('INVALID_INPUT', { message: 'Only one-time lists and SMS passwords can be valid for one hour.' });
+  const validFor = checkValidFor(input.validForSeconds);
+  await assertNotMainPassword(ctx, input.userId, input.secret);
   const secretHash = await ctx.hasher.hash(input.secret);
-  return ctx.db.transaction(async (tx) => {
-    await lockUser(tx, input.userId);
-    if ((await countActive(tx, input.userId, ['password', 'sms'])) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
-    return insertLogin(tx, input.kind, input, secretHash);
-  });
+  return once(input.creationKey, () =>
+    ctx.db.transaction(async (tx) => {
+      await lockUser(tx, input.userId);
+      if ((await countActive(tx, input.userId, ['password', 'sms'])) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
+      return insertLogin(tx, input.kind, input, secretHash, validFor);
+    }),
+  );
 }
 
 /** The keyed hash an app password is stored and found by. */
@@ -136,11 +182,13 @@ export function otpCodeHash(ctx: Pick<AppContext, 'secretKey'>, userId: number, 
 export async function createAppPassword(ctx: AppContext, input: LoginOptions): Promise<{ login: AltLogin; secret: string }> {
   const secret = generateAppPassword();
   const secretHash = appPasswordHash(ctx, input.userId, canonicalizeGenerated(secret, APP_PASSWORD_SYMBOLS)!);
-  const login = await ctx.db.transaction(async (tx) => {
-    await lockUser(tx, input.userId);
-    if ((await countActive(tx, input.userId, ['app'])) >= MAX_APP_PASSWORDS) throw new PosternError('TOO_MANY_LOGINS');
-    return insertLogin(tx, 'app', input, secretHash);
-  });
+  const login = await once(input.creationKey, () =>
+    ctx.db.transaction(async (tx) => {
+      await lockUser(tx, input.userId);
+      if ((await countActive(tx, input.userId, ['app'])) >= MAX_APP_PASSWORDS) throw new PosternError('TOO_MANY_LOGINS');
+      return insertLogin(tx, 'app', input, secretHash);
+    }),
+  );
   return { login, secret };
 }
 
@@ -151,15 +199,23 @@ export interface OneTimeCode {
 
 /**
  * A new one-time password list of `count` numbered codes, returned once for printing. It voids the user's
- * previous lists in the same transaction.
+ * previous lists in the same transaction. `validForSeconds` (3600): each code, once used, works for an
+ * hour. `basePassword`: each code must be typed after it (stored as argon2id, never printed).
  */
 export async function createOneTimeList(
   ctx: AppContext,
-  input: LoginOptions & { count?: number },
+  input: LoginOptions & { count?: number; validForSeconds?: number | null; basePassword?: string | null },
 ): Promise<{ login: AltLogin; codes: OneTimeCode[] }> {
   const n = input.count ?? DEFAULT_OTP_COUNT;
   if (!Number.isInteger(n) || n < 1 || n > MAX_OTP_COUNT)
     throw new PosternError('INVALID_INPUT', { message: `A list has between 1 and ${MAX_OTP_COUNT} codes.` });
+  const validFor = checkValidFor(input.validForSeconds);
+  let baseHash: string | null = null;
+  if (input.basePassword) {
+    assertPasswordAcceptable(input.basePassword);
+    await assertNotMainPassword(ctx, input.userId, input.basePassword);
+    baseHash = await ctx.hasher.hash(input.basePassword);
+  }
   const codes: OneTimeCode[] = [];
   const seen = new Set<string>();
   while (codes.length < n) {
@@ -169,7 +225,7 @@ export async function createOneTimeList(
     seen.add(canonical);
     codes.push({ n: codes.length + 1, code });
   }
-  const login = await ctx.db.transaction(async (tx) => {
+  const login = await once(input.creationKey, () => ctx.db.transaction(async (tx) => {
     await lockUser(tx, input.userId);
     const voided = await tx
       .update(altLogins)
@@ -177,20 +233,22 @@ export async function createOneTimeList(
       .where(and(eq(altLogins.userId, input.userId), eq(altLogins.kind, 'otp'), isNull(altLogins.revokedAt)))
       .returning({ id: altLogins.id });
     for (const v of voided) await audit(tx, { event: 'altlogin.revoked', userId: input.userId, actorUserId: input.actorUserId ?? input.userId, details: { loginId: v.id, kind: 'otp', reason: 'replaced' } });
-    const row = await insertLogin(tx, 'otp', input, null);
+    const row = await insertLogin(tx, 'otp', input, baseHash, validFor);
     // A code collision with an older list of this user is ~2^-50 per pair; the unique index would reject it.
     await tx.insert(otpCodes).values(
       codes.map((c) => ({ loginId: row.id, userId: input.userId, n: c.n, codeHash: otpCodeHash(ctx, input.userId, canonicalizeGenerated(c.code, OTP_CODE_SYMBOLS)!) })),
     );
     return row;
-  });
+  }));
   return { login, codes };
 }
 
-export interface AltLoginSummary extends Omit<AltLogin, 'secretHash'> {
+export interface AltLoginSummary extends Omit<AltLogin, 'secretHash' | 'creationKey'> {
   /** One-time lists only: codes not used yet. */
   remainingCodes: number | null;
   totalCodes: number | null;
+  /** One-time lists only: each code is typed after a base password. */
+  hasBasePassword: boolean;
 }
 
 /** The user's alternative logins, newest first; revoked ones only when asked. */
@@ -212,20 +270,15 @@ export async function listAltLogins(ctx: AppContext, userId: number, options: { 
         .where(inArray(otpCodes.loginId, otpIds))
         .groupBy(otpCodes.loginId)
     : [];
-  return rows.map(({ secretHash: _omit, ...r }) => {
+  return rows.map(({ secretHash, creationKey: _key, ...r }) => {
     const c = counts.find((x) => x.loginId === r.id);
-    return { ...r, remainingCodes: r.kind === 'otp' ? (c?.remaining ?? 0) : null, totalCodes: r.kind === 'otp' ? (c?.total ?? 0) : null };
+    return {
+      ...r,
+      remainingCodes: r.kind === 'otp' ? (c?.remaining ?? 0) : null,
+      totalCodes: r.kind === 'otp' ? (c?.total ?? 0) : null,
+      hasBasePassword: r.kind === 'otp' && secretHash !== null,
+    };
   });
-}
-
-/** The numbers of the codes already used on a one-time list (to cross them out on screen). */
-export async function listUsedCodeNumbers(ctx: AppContext, loginId: number): Promise<number[]> {
-  const rows = await ctx.db
-    .select({ n: otpCodes.n })
-    .from(otpCodes)
-    .where(and(eq(otpCodes.loginId, loginId), sql`${otpCodes.usedAt} is not null`))
-    .orderBy(asc(otpCodes.n));
-  return rows.map((r) => r.n);
 }
 
 export async function findAltLogin(ctx: Pick<AppContext, 'db'>, loginId: number): Promise<AltLogin | null> {

@@ -4,7 +4,11 @@
  * Cost model (argon2 verifications per attempt; each costs ~130 ms of one core at production cost):
  *   cached IMAP/SMTP login (main, alternate or app password): 0, and no database query;
  *   app password: 0 — one HMAC, compared with the user's app logins (found by the keyed hash);
- *   one-time code: 0 — one HMAC, consumed by one guarded UPDATE on the (user, hash) unique index;
+ *   one-time code: 0 — one HMAC, consumed by one guarded UPDATE on the (user, hash) unique index; for a
+ *     list with a base password, + 1 (the base is verified once whenever the secret ends code-shaped, so
+ *     a wrong base costs what a wrong code costs; see login-windows.ts);
+ *   reconnect inside a 1-hour one-time window: as a one-time code; inside a 1-hour SMS window: as
+ *     "SMS password + code" below, and no SMS;
  *   main password: 1;
  *   failure, unknown user, disabled user: 1 + A, where A is the number of the user's active alternate and
  *     SMS passwords allowed for the service (0 for unknown/disabled users; A ≤ MAX_USER_CHOSEN_ALTERNATES
@@ -12,28 +16,29 @@
  *   success with the k-th alternate/SMS password: 1 + k;
  *   IMAP/SMTP "SMS password + 6-digit code": up to 1 + A + P, where P ≤ A is the number of SMS logins with
  *     a code waiting (only tried when the secret ends in six digits).
- * So every uncached path is bounded by 1 + 2 × 5 = 11 verifications, and by 1 for users without
+ * So every uncached path is bounded by 1 + 1 + 2 × 5 = 12 verifications, and by 1 for users without
  * user-chosen alternates. Throttling is checked before any verification.
  *
  * Timing: unknown, disabled and password-less accounts go through the same steps with an empty login list
  * and a dummy argon2 verification, so they fail in the time a wrong password takes for a user without
  * alternates. (A user's alternates add verifications, which does tell an observer that account has them.)
  */
-import { and, arrayContains, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { appPasswordHash, otpCodeHash } from '../accounts/alt-logins.js';
+import { and, arrayContains, eq, isNull } from 'drizzle-orm';
+import { appPasswordHash } from '../accounts/alt-logins.js';
 import { MAX_PASSWORD_LENGTH, type User } from '../accounts/users.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
-import { altLogins, otpCodes, users } from '../db/schema.js';
+import { altLogins, users } from '../db/schema.js';
 import { normalizeUsername } from '../accounts/usernames.js';
 import { authCacheKey, getAuthCache } from './auth-cache.js';
 import { dummyVerify } from './dummy-verify.js';
-import { APP_PASSWORD_SYMBOLS, OTP_CODE_SYMBOLS, canonicalizeGenerated } from './generated-secrets.js';
+import { APP_PASSWORD_SYMBOLS, canonicalizeGenerated } from './generated-secrets.js';
 import { equalDigests } from './keyed-hash.js';
 import { findLoginUser, recordLoginFailure, recordLoginSuccess, type Attempt, type LoginUser } from './login-outcome.js';
+import { loginsWithOpenSmsWindow, recordWindowReuse, resumeSmsWindow, smsWindowOf, useOneTimeCode, useSmsWindowCode, type WindowUse } from './login-windows.js';
 import { loginsWithPendingChallenge, startSmsChallenge, tryChallengeCode, SMS_CODE_DIGITS } from './sms-challenges.js';
 import { checkThrottle } from './throttle.js';
-import type { AuthMethod, AuthRequest, AuthResult } from './types.js';
+import type { AuthMethod, AuthRequest, AuthResult, AuthSuccess } from './types.js';
 
 type AltLogin = typeof altLogins.$inferSelect;
 
@@ -61,10 +66,13 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
   const generation = active ? cache.generation(active.id) : 0;
   // Never hand argon2 a megabyte: an over-long secret is simply wrong, at the usual cost.
   const secret = req.secret.length <= MAX_PASSWORD_LENGTH ? req.secret : req.secret.slice(0, MAX_PASSWORD_LENGTH);
-  const outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH);
+  const outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH, req.smsWindowId);
 
   if (outcome.kind === 'success') {
-    const result = await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method);
+    const { window } = outcome;
+    // Inside a 1-hour window a login is a reconnect (a session), not a new use.
+    if (window && !window.first && outcome.login) return recordWindowReuse(ctx, attempt, who(outcome.user), outcome.login, outcome.method, window);
+    const result = withWindow(await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method), window, outcome.smsWindowId);
     if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
     return result;
   }
@@ -75,16 +83,27 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
 }
 
 type Outcome =
-  | { kind: 'success'; user: LoginUser; login: AltLogin | null; method: AuthMethod }
+  | { kind: 'success'; user: LoginUser; login: AltLogin | null; method: AuthMethod; window?: WindowUse | null; smsWindowId?: number }
   | { kind: 'sms'; result: AuthResult }
   | { kind: 'failed' };
+
+function withWindow(result: AuthSuccess, window: WindowUse | null | undefined, smsWindowId?: number): AuthSuccess {
+  return window ? { ...result, validUntil: window.endsAt, ...(smsWindowId !== undefined ? { smsWindowId } : {}) } : result;
+}
 
 function who(user: LoginUser) {
   return { userId: user.id, username: user.username, upstreamUser: user.upstreamUser, groupId: user.groupId };
 }
 
 /** The method detection, cheapest first; `user` is null for unknown or disabled accounts. */
-async function decide(ctx: AppContext, attempt: Attempt, user: LoginUser | null, secret: string, tooLong: boolean): Promise<Outcome> {
+async function decide(
+  ctx: AppContext,
+  attempt: Attempt,
+  user: LoginUser | null,
+  secret: string,
+  tooLong: boolean,
+  smsWindowId?: number,
+): Promise<Outcome> {
   const logins = user && !tooLong ? await activeLogins(ctx, user.id, attempt) : [];
 
   // 1. App password: one HMAC, compared in constant time with the user's app logins.
@@ -95,12 +114,12 @@ async function decide(ctx: AppContext, attempt: Attempt, user: LoginUser | null,
     if (login) return { kind: 'success', user, login, method: 'app' };
   }
 
-  // 2. One-time code: one HMAC, consumed atomically (concurrent uses of one code: exactly one wins).
-  const otpCanonical = canonicalizeGenerated(secret, OTP_CODE_SYMBOLS);
-  const otpLists = logins.filter((l) => l.kind === 'otp');
-  if (user && otpCanonical && otpLists.length) {
-    const login = await consumeOtpCode(ctx, user.id, otpCanonical, otpLists);
-    if (login) return { kind: 'success', user, login, method: 'otp' };
+  // 2. One-time code: one HMAC probe (+ the base password), used atomically (concurrent first uses of one
+  //    code: exactly one wins; for a 1-hour list the others join the window it opened).
+  const otpList = logins.find((l) => l.kind === 'otp');
+  if (user && otpList) {
+    const used = await useOneTimeCode(ctx, user.id, secret, otpList);
+    if (used) return { kind: 'success', user, login: used.login, method: 'otp', window: used.window };
   }
 
   // 3. Main password (never restricted), or the dummy verification that makes failures look alike.
@@ -120,6 +139,8 @@ async function decide(ctx: AppContext, attempt: Attempt, user: LoginUser | null,
     if (!(await ctx.hasher.verify(login.secretHash ?? '', secret))) continue;
     await upgradeLoginHashIfNeeded(ctx, login, secret);
     if (login.kind === 'password') return { kind: 'success', user, login, method: 'password' };
+    const resumed = smsWindowId !== undefined ? await resumeSmsWindow(ctx, login, smsWindowId) : null;
+    if (resumed) return { kind: 'success', user, login, method: 'sms', window: resumed };
     // The SMS password alone: a code goes out; for a mail client this is a failure saying so.
     return { kind: 'sms', result: await startSmsChallenge(ctx, { userId: user.id, loginId: login.id, ip: attempt.ip }) };
   }
@@ -129,9 +150,13 @@ async function decide(ctx: AppContext, attempt: Attempt, user: LoginUser | null,
   if (split) {
     const sms = chosen.filter((l) => l.kind === 'sms');
     const waiting = await loginsWithPendingChallenge(ctx, sms.map((l) => l.id));
-    for (const login of sms.filter((l) => waiting.has(l.id))) {
+    const windows = await loginsWithOpenSmsWindow(ctx, sms);
+    for (const login of sms.filter((l) => waiting.has(l.id) || windows.has(l.id))) {
       if (!(await ctx.hasher.verify(login.secretHash ?? '', split[1]!))) continue;
-      if (await tryChallengeCode(ctx, { loginId: login.id }, split[2]!)) return { kind: 'success', user, login, method: 'sms' };
+      const consumed = waiting.has(login.id) ? await tryChallengeCode(ctx, { loginId: login.id }, split[2]!) : null;
+      if (consumed) return { kind: 'success', user, login, method: 'sms', window: smsWindowOf(consumed, login), smsWindowId: consumed.id };
+      const reused = windows.has(login.id) ? await useSmsWindowCode(ctx, login, split[2]!) : null;
+      if (reused) return { kind: 'success', user, login, method: 'sms', window: reused.window };
       return { kind: 'failed' };
     }
   }
@@ -145,24 +170,6 @@ async function activeLogins(ctx: AppContext, userId: number, attempt: Attempt): 
     .from(altLogins)
     .where(and(eq(altLogins.userId, userId), isNull(altLogins.revokedAt), arrayContains(altLogins.services, [attempt.service])))
     .orderBy(altLogins.id);
-}
-
-/** `UPDATE … SET used_at = now() WHERE … used_at IS NULL RETURNING`: the database decides who used it. */
-async function consumeOtpCode(ctx: AppContext, userId: number, canonical: string, lists: AltLogin[]): Promise<AltLogin | null> {
-  const [row] = await ctx.db
-    .update(otpCodes)
-    .set({ usedAt: sql`now()` })
-    .where(
-      and(
-        eq(otpCodes.userId, userId),
-        eq(otpCodes.codeHash, otpCodeHash(ctx, userId, canonical)),
-        isNull(otpCodes.usedAt),
-        // The list's revocation is re-checked inside the same statement, so a revoke that commits first wins.
-        sql`${otpCodes.loginId} in (select ${altLogins.id} from ${altLogins} where ${and(inArray(altLogins.id, lists.map((l) => l.id)), isNull(altLogins.revokedAt))})`,
-      ),
-    )
-    .returning({ loginId: otpCodes.loginId });
-  return row ? (lists.find((l) => l.id === row.loginId) ?? null) : null;
 }
 
 /** A hash made at a lower cost than the current setting is replaced, once, after a successful login. */

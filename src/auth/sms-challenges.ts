@@ -42,7 +42,8 @@ const SMS_ERRORS: ErrorCode[] = [
   'SMS_PROVIDER_DOWN',
 ];
 
-function codeHash(ctx: Pick<AppContext, 'secretKey'>, loginId: number, code: string): string {
+/** The keyed hash a challenge's code is stored as (also compared by a 1-hour window, login-windows.ts). */
+export function smsCodeHash(ctx: Pick<AppContext, 'secretKey'>, loginId: number, code: string): string {
   return keyedHash(ctx.secretKey, 'sms-code', loginId, code);
 }
 
@@ -106,7 +107,7 @@ export async function startSmsChallenge(
       .values({
         userId: input.userId,
         loginId: input.loginId,
-        codeHash: codeHash(ctx, input.loginId, code),
+        codeHash: smsCodeHash(ctx, input.loginId, code),
         sentToHint: sent.sentToHint,
         smsMessageId: sent.smsMessageId,
         expiresAt: sql`now() + make_interval(secs => ${SMS_CODE_TTL_SECONDS})`,
@@ -139,7 +140,7 @@ export async function tryChallengeCode(ctx: AppContext, where: { challengeId?: n
     .returning();
   if (!counted) return null;
   const typed = code.replace(/\s/g, '');
-  const right = /^\d+$/.test(typed) && equalDigests(codeHash(ctx, counted.loginId, typed), counted.codeHash);
+  const right = /^\d+$/.test(typed) && equalDigests(smsCodeHash(ctx, counted.loginId, typed), counted.codeHash);
   if (!right) {
     if (counted.attempts >= SMS_CODE_MAX_ATTEMPTS)
       await ctx.db.update(smsChallenges).set({ voidedAt: sql`now()` }).where(and(eq(smsChallenges.id, counted.id), isNull(smsChallenges.voidedAt)));
@@ -197,7 +198,10 @@ export async function verifySmsChallenge(
     await recordLoginFailure(ctx, attempt, user, user.disabled ? 'disabled' : 'service-not-allowed', { method: 'sms', loginId: login.id });
     return { ok: false, reason: 'failed' };
   }
-  return recordLoginSuccess(ctx, attempt, { userId: user.id, username: user.username, upstreamUser: user.upstreamUser, groupId: user.groupId }, login, 'sms');
+  const result = await recordLoginSuccess(ctx, attempt, { userId: user.id, username: user.username, upstreamUser: user.upstreamUser, groupId: user.groupId }, login, 'sms');
+  // A 1-hour SMS password: this browser may sign in again until then without a new SMS.
+  if (!login.validForSeconds || !consumed.consumedAt) return result;
+  return { ...result, validUntil: new Date(consumed.consumedAt.getTime() + login.validForSeconds * 1000), smsWindowId: consumed.id };
 }
 
 export interface SmsChallengeStatus {

@@ -14,6 +14,8 @@ export interface AuthRequest {
   service: Service;
   /** Client address, for throttling and the audit log. */
   ip: string;
+  /** Web only: the 1-hour SMS window this browser opened (signed cookie), so no new SMS is sent in it. */
+  smsWindowId?: number;
 }
 
 export interface AuthSuccess {
@@ -27,6 +29,10 @@ export interface AuthSuccess {
   method: AuthMethod;
   /** A restricted session can never delete or damage mail, nor change settings. */
   restricted: boolean;
+  /** 1-hour one-time and SMS logins: the end of the fixed window this session was opened in. */
+  validUntil?: Date;
+  /** A 1-hour SMS login's window (the challenge id), for the web to remember in this browser. */
+  smsWindowId?: number;
 }
 
 export type AuthFailure =

@@ -1,6 +1,8 @@
 /**
  * `postern altlogin add|list|revoke`: alternative logins from the command line. Generated secrets (app
- * passwords, one-time code lists) are printed once and never again; chosen secrets are read from stdin.
+ * passwords, one-time code lists) are printed once and never again; chosen secrets (and a one-time
+ * list's base password) are read from stdin, never from argv. `--valid-for 1h` makes a one-time list's
+ * codes, or an SMS password's texted codes, work for one hour from first use.
  */
 import {
   createAppPassword,
@@ -9,6 +11,7 @@ import {
   findAltLogin,
   listAltLogins,
   parseServices,
+  parseValidFor,
   revokeAltLogin,
 } from '../accounts/alt-logins.js';
 import { requireUserByName } from '../accounts/users.js';
@@ -18,7 +21,7 @@ import { parseCommandArgs } from './args.js';
 import { UsageError, printJson, readSecretFromStdin } from './io.js';
 
 const USAGE =
-  'altlogin add NAME --kind password|otp|sms|app [--restricted] [--services web,imap,smtp] [--label TEXT] [--count N] [--password-stdin] [--json] | list NAME [--json] | revoke ID';
+  'altlogin add NAME --kind password|otp|sms|app [--restricted] [--services web,imap,smtp] [--label TEXT] [--count N] [--valid-for 1h] [--password-stdin] [--base-password-stdin] [--json] | list NAME [--json] | revoke ID';
 
 export const altloginCommand: CliCommand = {
   name: 'altlogin',
@@ -32,6 +35,8 @@ export const altloginCommand: CliCommand = {
       label: { type: 'string' },
       count: { type: 'string' },
       'password-stdin': { type: 'boolean' },
+      'base-password-stdin': { type: 'boolean' },
+      'valid-for': { type: 'string' },
       json: { type: 'boolean' },
     });
     const [sub, arg, ...extra] = positionals;
@@ -44,11 +49,15 @@ export const altloginCommand: CliCommand = {
         const user = await requireUserByName(ctx, arg!);
         const services = values.services !== undefined ? parseServices(values.services) : undefined;
         const options = { userId: user.id, label: values.label, restricted: values.restricted ?? false, services };
+        if (values['valid-for'] !== undefined && kind !== 'otp' && kind !== 'sms') throw new UsageError('--valid-for is for --kind otp or sms');
+        if (values['base-password-stdin'] && kind !== 'otp') throw new UsageError('--base-password-stdin is for --kind otp');
+        const validForSeconds = values['valid-for'] !== undefined ? parseValidFor(values['valid-for']) : null;
+        const validity = validForSeconds ? ', each code valid for 1 hour from first use' : '';
         if (kind === 'password' || kind === 'sms') {
           if (!values['password-stdin']) throw new UsageError(`--kind ${kind} reads the chosen password from standard input: add --password-stdin`);
-          const login = await createUserChosenLogin(ctx, { ...options, kind, secret: await readSecretFromStdin(io.stdin) });
-          if (values.json) return printJson(io, { id: login.id });
-          io.stdout.write(`created ${kind === 'sms' ? 'SMS password' : 'alternate password'} ${login.id} for ${user.username}\n`);
+          const login = await createUserChosenLogin(ctx, { ...options, kind, validForSeconds, secret: await readSecretFromStdin(io.stdin) });
+          if (values.json) return printJson(io, { id: login.id, validForSeconds });
+          io.stdout.write(`created ${kind === 'sms' ? 'SMS password' : 'alternate password'} ${login.id} for ${user.username}${validity}\n`);
           return;
         }
         if (values['password-stdin']) throw new UsageError(`--kind ${kind} generates its secret: drop --password-stdin`);
@@ -60,9 +69,11 @@ export const altloginCommand: CliCommand = {
         }
         const count = values.count !== undefined ? Number(values.count) : undefined;
         if (count !== undefined && !/^\d+$/.test(values.count!)) throw new UsageError('--count must be a whole number');
-        const { login, codes } = await createOneTimeList(ctx, { ...options, count });
-        if (values.json) return printJson(io, { id: login.id, codes });
-        io.stdout.write(`One-time codes, list ${login.id} for ${user.username} (shown once; any previous list is void):\n`);
+        const basePassword = values['base-password-stdin'] ? await readSecretFromStdin(io.stdin) : null;
+        const { login, codes } = await createOneTimeList(ctx, { ...options, count, validForSeconds, basePassword });
+        if (values.json) return printJson(io, { id: login.id, validForSeconds, basePassword: basePassword !== null, codes });
+        io.stdout.write(`One-time codes, list ${login.id} for ${user.username} (shown once; any previous list is void${validity}):\n`);
+        if (basePassword) io.stdout.write('Type the base password first, then the code, with nothing between them.\n');
         for (const c of codes) io.stdout.write(`${String(c.n).padStart(4)}  ${c.code}\n`);
         return;
       }
@@ -72,7 +83,10 @@ export const altloginCommand: CliCommand = {
         if (values.json) return printJson(io, logins);
         if (!logins.length) io.stdout.write(`${user.username} has no alternative logins\n`);
         for (const l of logins) {
-          const remaining = l.kind === 'otp' ? ` remaining=${l.remainingCodes}/${l.totalCodes}` : '';
+          const remaining =
+            (l.kind === 'otp' ? ` remaining=${l.remainingCodes}/${l.totalCodes}` : '') +
+            (l.validForSeconds ? ' valid-for=1h' : '') +
+            (l.hasBasePassword ? ' base-password' : '');
           io.stdout.write(
             `${String(l.id).padStart(5)} ${l.kind.padEnd(8)} ${JSON.stringify(l.label)} services=${l.services.join(',')}` +
               `${l.restricted ? ' restricted' : ''}${remaining} uses=${l.useCount} last-used=${l.lastUsedAt?.toISOString() ?? 'never'}\n`,

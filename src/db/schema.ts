@@ -94,9 +94,17 @@ export const altLogins = pgTable(
     services: text('services').array().notNull(),
     /**
      * password/sms: argon2id of the chosen secret. app: HMAC-SHA-256(SECRET_KEY, secret), found by index.
-     * otp: null (the codes live in otp_codes).
+     * otp: argon2id of the list's base password, typed before each code, or null without one (the codes
+     * live in otp_codes).
      */
     secretHash: text('secret_hash'),
+    /**
+     * otp/sms only: null = each code opens one session; 3600 = a code, once used, keeps working for that
+     * many seconds from its first use (a fixed window, for mail clients that reconnect).
+     */
+    validForSeconds: integer('valid_for_seconds'),
+    /** The random key of the form that created it: a resubmitted form creates nothing a second time. */
+    creationKey: text('creation_key').unique(),
     createdAt: createdAt(),
     lastUsedAt: tstz('last_used_at'),
     useCount: integer('use_count').notNull().default(0),
@@ -187,6 +195,25 @@ export const webSessions = pgTable(
     revokedAt: tstz('revoked_at'),
   },
   (t) => [index('web_sessions_user_idx').on(t.userId)],
+);
+
+/**
+ * A change that waited for "confirm your password" (step-up): the form as sent, sealed with AES-256-GCM
+ * under a key derived from SECRET_KEY (it may hold a typed password), bound to the web session that sent
+ * it, run once after the confirmation and void after a few minutes.
+ */
+export const pendingActions = pgTable(
+  'pending_actions',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    path: text('path').notNull(),
+    sealedForm: text('sealed_form').notNull(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+  },
+  (t) => [index('pending_actions_session_idx').on(t.sessionId)],
 );
 
 /** A personal or a group credit account; exactly one owner. */
