@@ -40,6 +40,7 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
     c.set('ctx', ctx);
     c.set('ip', clientIpOf(c, options));
     c.set('viewer', null);
+    c.set('dispatch', async (req) => app.fetch(req, c.env));
     await next();
   });
   app.use('*', securityHeaders());

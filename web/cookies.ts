@@ -21,6 +21,7 @@ export interface CookiePolicy {
   secure: boolean;
   sessionName: string;
   pendingName: string;
+  smsWindowName: string;
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -34,7 +35,7 @@ export function isLoopbackHttp(publicUrl: string): boolean {
 export function cookiePolicy(config: Pick<Config, 'PUBLIC_URL'>): CookiePolicy {
   const secure = !isLoopbackHttp(config.PUBLIC_URL);
   const prefix = secure ? '__Host-' : '';
-  return { secure, sessionName: `${prefix}postern_session`, pendingName: `${prefix}postern_pending` };
+  return { secure, sessionName: `${prefix}postern_session`, pendingName: `${prefix}postern_pending`, smsWindowName: `${prefix}postern_sms_window` };
 }
 
 function baseOptions(policy: CookiePolicy) {
@@ -67,12 +68,12 @@ export interface PendingLogin {
   expiresAt: number;
 }
 
-function pendingKey(secretKey: Buffer): Buffer {
-  return crypto.createHmac('sha256', secretKey).update('postern web pending-login cookie v1').digest();
+function cookieKey(secretKey: Buffer, purpose: string): Buffer {
+  return crypto.createHmac('sha256', secretKey).update(`postern web ${purpose} cookie v1`).digest();
 }
 
-function sign(secretKey: Buffer, payload: string): string {
-  return crypto.createHmac('sha256', pendingKey(secretKey)).update(payload).digest('base64url');
+function sign(secretKey: Buffer, payload: string, purpose = 'pending-login'): string {
+  return crypto.createHmac('sha256', cookieKey(secretKey, purpose)).update(payload).digest('base64url');
 }
 
 export function writePendingCookie(c: Context, policy: CookiePolicy, secretKey: Buffer, pending: PendingLogin): void {
@@ -94,4 +95,32 @@ export function readPendingCookie(c: Context, policy: CookiePolicy, secretKey: B
 
 export function clearPendingCookie(c: Context, policy: CookiePolicy): void {
   deleteCookie(c, policy.pendingName, baseOptions(policy));
+}
+
+/**
+ * A 1-hour SMS password's window, remembered by the browser that typed its code: a new sign-in there
+ * with the SMS password sends no new SMS until the window ends (issue 17). Signed like the pending cookie
+ * (under its own key); the server still checks the window is open and belongs to the SMS password typed.
+ * It outlives a sign-out on purpose, and dies with the window.
+ */
+export interface SmsWindow {
+  challengeId: number;
+  expiresAt: number;
+}
+
+export function writeSmsWindowCookie(c: Context, policy: CookiePolicy, secretKey: Buffer, window: SmsWindow): void {
+  const payload = `${window.challengeId}.${window.expiresAt}`;
+  const maxAge = Math.max(1, Math.ceil((window.expiresAt - Date.now()) / 1000));
+  setCookie(c, policy.smsWindowName, `${payload}.${sign(secretKey, payload, 'sms-window')}`, { ...baseOptions(policy), maxAge });
+}
+
+export function readSmsWindowCookie(c: Context, policy: CookiePolicy, secretKey: Buffer): SmsWindow | null {
+  const raw = getCookie(c, policy.smsWindowName);
+  const m = raw ? /^(\d{1,12})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(raw) : null;
+  if (!m) return null;
+  const expected = Buffer.from(sign(secretKey, `${m[1]}.${m[2]}`, 'sms-window'));
+  const given = Buffer.from(m[3]!);
+  if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) return null;
+  const window = { challengeId: Number(m[1]), expiresAt: Number(m[2]) };
+  return window.expiresAt > Date.now() ? window : null;
 }

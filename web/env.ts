@@ -26,5 +26,10 @@ export interface WebEnv {
     ip: string;
     /** Set by loadSession; null when no valid session cookie came with the request. */
     viewer: Viewer | null;
+    /**
+     * Runs a request through the whole app (all its guards), as if the browser had sent it: the step-up
+     * page uses it to complete the change that waited for the password confirmation.
+     */
+    dispatch: (req: Request) => Promise<Response>;
   };
 }

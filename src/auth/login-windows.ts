@@ -163,7 +163,10 @@ export async function resumeSmsWindow(ctx: AppContext, login: AltLogin, challeng
 }
 
 /** The open windows of one-time lists and SMS logins, for "valid until HH:MM" on the list page. */
-export async function listOpenWindows(ctx: AppContext, logins: AltLogin[] | Array<Omit<AltLogin, 'secretHash'>>): Promise<Map<number, Date>> {
+export async function listOpenWindows(
+  ctx: AppContext,
+  logins: Array<Pick<AltLogin, 'id' | 'kind' | 'validForSeconds' | 'revokedAt'>>,
+): Promise<Map<number, Date>> {
   const out = new Map<number, Date>();
   const now = nowSql(ctx);
   const otp = logins.filter((l) => l.kind === 'otp' && l.validForSeconds && !l.revokedAt);

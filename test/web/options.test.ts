@@ -68,9 +68,9 @@ describe('Options access', () => {
     const client = await loggedIn();
     const csrf = await client.csrf('/options/alt-logins');
     const before = (await listAltLogins(h.ctx, userId)).length;
-    const res = await client.post('/options/alt-logins/app', { _csrf: csrf, after: '999999', label: 'x' });
+    const res = await client.post('/options/alt-logins/app', { _csrf: csrf, form_key: 'k'.repeat(24), label: 'x' });
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/options/confirm?next=%2Foptions%2Falt-logins');
+    expect(res.headers.get('location')).toMatch(/^\/options\/confirm\?next=%2Foptions%2Falt-logins&pending=[A-Za-z0-9_-]{24}$/);
     expect((await listAltLogins(h.ctx, userId)).length).toBe(before);
   });
 
@@ -98,9 +98,9 @@ describe('Options → Alternative Logins', () => {
   it('creates an alternate password and lists it with kind, label, restricted and services', async () => {
     const client = await steppedUp();
     const page = await (await client.get('/options/alt-logins')).text();
-    const after = /name="after" value="(\d+)"/.exec(page)![1]!;
+    const after = /name="form_key" value="([^"]+)"/.exec(page)![1]!;
     const res = await client.post('/options/alt-logins/password', {
-      _csrf: csrfIn(page), after, label: 'Phone', secret: 'phone password 1', confirm: 'phone password 1', services: ['imap', 'smtp'], restricted: '1',
+      _csrf: csrfIn(page), form_key: after, label: 'Phone', secret: 'phone password 1', confirm: 'phone password 1', services: ['imap', 'smtp'], restricted: '1',
     });
     expect(res.headers.get('location')).toBe('/options/alt-logins?created=1');
     const list = text(await (await client.get('/options/alt-logins?created=1')).text());
@@ -111,8 +111,8 @@ describe('Options → Alternative Logins', () => {
   it('explains a too-short password without creating anything', async () => {
     const client = await steppedUp();
     const page = await (await client.get('/options/alt-logins')).text();
-    const after = /name="after" value="(\d+)"/.exec(page)![1]!;
-    const res = await client.post('/options/alt-logins/sms', { _csrf: csrfIn(page), after, label: 'S', secret: 'short', confirm: 'short' });
+    const after = /name="form_key" value="([^"]+)"/.exec(page)![1]!;
+    const res = await client.post('/options/alt-logins/sms', { _csrf: csrfIn(page), form_key: after, label: 'S', secret: 'short', confirm: 'short' });
     expect(res.status).toBe(422);
     expect(await res.text()).toContain('at least 8 characters');
   });
@@ -120,7 +120,7 @@ describe('Options → Alternative Logins', () => {
   it('shows an app password once, and a reload of that form creates no second one', async () => {
     const client = await steppedUp();
     const page = await (await client.get('/options/alt-logins')).text();
-    const form = { _csrf: csrfIn(page), after: /name="after" value="(\d+)"/.exec(page)![1]!, label: 'Thunderbird', services: ['imap', 'smtp'] };
+    const form = { _csrf: csrfIn(page), form_key: /name="form_key" value="([^"]+)"/.exec(page)![1]!, label: 'Thunderbird', services: ['imap', 'smtp'] };
     const res = await client.post('/options/alt-logins/app', form);
     const html = await res.text();
     expect(html).toContain('It will not be shown again.');
@@ -136,7 +136,7 @@ describe('Options → Alternative Logins', () => {
     const client = await steppedUp();
     const page = await (await client.get('/options/alt-logins')).text();
     const res = await client.post('/options/alt-logins/otp', {
-      _csrf: csrfIn(page), after: /name="after" value="(\d+)"/.exec(page)![1]!, label: 'Wallet', count: '20',
+      _csrf: csrfIn(page), form_key: /name="form_key" value="([^"]+)"/.exec(page)![1]!, label: 'Wallet', count: '20',
     });
     const html = await res.text();
     expect(res.status).toBe(200);

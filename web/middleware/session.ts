@@ -7,13 +7,15 @@
  *  - `requireOptionsAccess` refuses restricted and alternate-login sessions (403, audited) on every
  *    request, not only in the UI;
  *  - `requireStepUp` sends a change to the "confirm your password" page unless the main password was
- *    re-entered in the last 5 minutes.
+ *    re-entered in the last 5 minutes; the change itself waits there and runs after the confirmation.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { findGroupOfUser } from '../../src/accounts/groups.js';
+import { savePendingAction } from '../../src/auth/pending-actions.js';
 import { equalSecrets, hasRecentStepUp, validateWebSession, type SessionLookup } from '../../src/auth/web-sessions.js';
 import { clearSessionCookie, readSessionCookie, type CookiePolicy } from '../cookies.js';
 import type { Viewer, WebEnv } from '../env.js';
+import { PosternError } from '../../src/errors.js';
 import { refuse } from '../refusal.js';
 import { canUseOptions } from './access.js';
 
@@ -67,19 +69,41 @@ export function requireSession(): MiddlewareHandler<WebEnv> {
   };
 }
 
-/** Reads a urlencoded/multipart form once (hono caches it for the handler). */
-export async function readForm(c: Context): Promise<Record<string, string | string[]>> {
-  const body = await c.req.parseBody({ all: true });
-  const out: Record<string, string | string[]> = {};
+/** A posted form: each field's value, or its values when repeated (checkboxes). */
+export type Form = Record<string, string | string[]>;
+
+/**
+ * NUL and the other control characters (C0 but tab, line feed and carriage return; DEL; C1): nobody types
+ * them, PostgreSQL refuses NUL in text, and they hide things in logs and names.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+
+/**
+ * Reads a urlencoded/multipart form once (hono caches it for the handler). A field name or value with a
+ * control character is refused here, for every form, with one sentence (FORM_CONTROL_CHARACTERS, 400),
+ * so no handler and no database ever sees one; a body that does not parse is INVALID_INPUT.
+ */
+export async function readForm(c: Context): Promise<Form> {
+  let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    body = await c.req.parseBody({ all: true });
+  } catch (e) {
+    throw new PosternError('INVALID_INPUT', { message: 'The form could not be read. Reload the page and try again.', cause: e });
+  }
+  const out: Form = {};
   for (const [k, v] of Object.entries(body)) {
+    const values = (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+    if (CONTROL_CHARACTERS.test(k) || values.some((x) => CONTROL_CHARACTERS.test(x)))
+      throw new PosternError('FORM_CONTROL_CHARACTERS', { context: { field: k.replace(/[^\w-]/g, '?').slice(0, 40) } });
     if (typeof v === 'string') out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
+    else if (Array.isArray(v)) out[k] = values;
   }
   return out;
 }
 
 /** One string field (the first when repeated); '' when absent. */
-export function field(form: Record<string, string | string[]>, name: string, max = 1024): string {
+export function field(form: Form, name: string, max = 1024): string {
   const v = form[name];
   const s = Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
   return s.slice(0, max);
@@ -103,15 +127,26 @@ export function requireOptionsAccess(): MiddlewareHandler<WebEnv> {
   };
 }
 
-/** Where "confirm your password" returns to: the section page the form belongs to. */
+/**
+ * Where "confirm your password" returns to and sits under in the sidebar: the page the form belongs to
+ * (/options/alt-logins, /manage/7/preferences).
+ */
 export function sectionOf(path: string): string {
-  const parts = path.split('/').filter(Boolean).slice(0, 2);
+  const all = path.split('/').filter(Boolean);
+  const parts = all.slice(0, all[0] === 'manage' ? 3 : 2);
   return `/${parts.join('/')}`;
 }
 
+/**
+ * A change without a recent step-up is not dropped: the form (less its CSRF token) is kept server-side for
+ * this session (src/auth/pending-actions.ts), and the confirm page runs it once the password is confirmed.
+ */
 export function requireStepUp(): MiddlewareHandler<WebEnv> {
   return async function requireStepUpMiddleware(c, next) {
-    if (isSafe(c) || hasRecentStepUp(viewerOf(c).session)) return next();
-    return c.redirect(`/options/confirm?next=${encodeURIComponent(sectionOf(c.req.path))}`, 303);
+    const session = viewerOf(c).session;
+    if (isSafe(c) || hasRecentStepUp(session)) return next();
+    const { _csrf: _token, ...form } = await readForm(c);
+    const pending = await savePendingAction(c.get('ctx'), { sessionId: session.id, userId: session.userId, path: c.req.path, form });
+    return c.redirect(`/options/confirm?next=${encodeURIComponent(sectionOf(c.req.path))}&pending=${pending}`, 303);
   };
 }

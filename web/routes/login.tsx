@@ -4,9 +4,14 @@
  * The SMS step keeps its pre-login state (which challenge) in an HMAC-signed, short-lived cookie, so a
  * code can only be typed in the browser that typed the SMS password. Every successful login gets a fresh
  * token (and any session the browser still carried is ended), so a planted cookie cannot be promoted.
+ *
+ * 1-hour SMS passwords: the browser that typed the code keeps the window in a signed cookie and signs in
+ * again with the SMS password alone, without a new SMS, until the window ends. A session opened in a
+ * 1-hour window ends with it.
  */
 import { Hono, type Context } from 'hono';
 import { authenticate } from '../../src/auth/authenticate.js';
+import { looksLikeOneTimeCode } from '../../src/auth/login-windows.js';
 import { getSmsChallenge, resendSmsChallenge, verifySmsChallenge } from '../../src/auth/sms-challenges.js';
 import type { AuthResult, AuthSuccess } from '../../src/auth/types.js';
 import { createWebSession, equalSecrets, revokeWebSession } from '../../src/auth/web-sessions.js';
@@ -16,8 +21,10 @@ import {
   clearPendingCookie,
   clearSessionCookie,
   readPendingCookie,
+  readSmsWindowCookie,
   writePendingCookie,
   writeSessionCookie,
+  writeSmsWindowCookie,
   type CookiePolicy,
 } from '../cookies.js';
 import type { WebEnv } from '../env.js';
@@ -27,6 +34,11 @@ import { CodePage, LoginPage } from '../views/login-views.js';
 import { formatDuration } from '../views/ui.js';
 
 const FAILED = 'Wrong username or password.';
+/**
+ * Said whenever the typed password is shaped like a printed code, whether or not the account exists or
+ * the code was used: it depends on what was typed only.
+ */
+const FAILED_CODE = `${FAILED} A code from a one-time list can be used once (a code from a 1-hour list: for one hour after its first use).`;
 
 function throttledText(seconds: number): string {
   return `Too many failed attempts. Try again in ${formatDuration(seconds)}.`;
@@ -47,8 +59,11 @@ export function createLoginRoutes(policy: CookiePolicy) {
       restricted: who.restricted,
       ip: c.get('ip'),
       userAgent: c.req.header('user-agent') ?? null,
+      ...(who.validUntil ? { expiresAt: who.validUntil } : {}),
     });
     writeSessionCookie(c, policy, token);
+    if (who.smsWindowId !== undefined && who.validUntil)
+      writeSmsWindowCookie(c, policy, ctx.secretKey, { challengeId: who.smsWindowId, expiresAt: who.validUntil.getTime() });
     clearPendingCookie(c, policy);
     return c.redirect('/mail', 303);
   }
@@ -73,7 +88,14 @@ export function createLoginRoutes(policy: CookiePolicy) {
     const username = field(form, 'username', 200).trim();
     const password = field(form, 'password', 2048);
     if (!username || !password) return c.html(<LoginPage username={username} error="Enter your username and password." />, 400);
-    const result: AuthResult = await authenticate(ctx, { username, secret: password, service: 'web', ip: c.get('ip') });
+    const smsWindow = readSmsWindowCookie(c, policy, ctx.secretKey);
+    const result: AuthResult = await authenticate(ctx, {
+      username,
+      secret: password,
+      service: 'web',
+      ip: c.get('ip'),
+      ...(smsWindow ? { smsWindowId: smsWindow.challengeId } : {}),
+    });
     if (result.ok) return startSession(c, result);
     switch (result.reason) {
       case 'sms-required':
@@ -85,7 +107,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       case 'sms-unavailable':
         return c.html(<LoginPage username={username} error={result.message} status="warn" />, 503);
       default:
-        return c.html(<LoginPage username={username} error={FAILED} />, 401);
+        return c.html(<LoginPage username={username} error={looksLikeOneTimeCode(password) ? FAILED_CODE : FAILED} />, 401);
     }
   });
 

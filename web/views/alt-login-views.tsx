@@ -14,22 +14,50 @@ export const KIND_NAMES: Record<LoginKind, string> = {
   otp: 'One-time password list',
 };
 
+/** The creation forms of the page; a failed one shows its error inside itself. */
+export type AltLoginFormName = 'otp' | 'sms' | 'password' | 'app';
+
+/** What a failed form sent (never its secrets), to draw it again as it was, with the error in it. */
+export interface FailedForm {
+  form: AltLoginFormName;
+  error: string;
+  values: { label?: string; services?: string[]; restricted?: boolean; count?: string; validFor?: string };
+}
+
 export interface AltLoginsPageProps {
   viewer: Viewer;
   logins: AltLoginSummary[];
-  /** Highest login id at render time: a resubmitted form (reload) is detected and not run twice. */
-  after: number;
+  /** One random key per drawn form: a form sent twice creates once, a stale tab's form still works. */
+  formKey: () => string;
+  /** Open 1-hour windows by login id: "valid until HH:MM". */
+  openWindows?: Map<number, Date>;
   stepUpFresh: boolean;
   mobileHint: string | null;
   /** Who pays for SMS codes (the group or the member), never the group's balance or ledger. */
   smsPayment?: SmsPaymentSummary;
+  failed?: FailedForm | null;
   error?: string | null;
   ok?: string | null;
+}
+
+/** "14:32 UTC": the end of a 1-hour window, in the time zone the server says it uses. */
+export function formatClock(d: Date): string {
+  return `${d.toISOString().slice(11, 16)} UTC`;
+}
+
+/** The kind as the list and the print view say it: which kind, how long a code works, the base password. */
+export function describeKind(l: Pick<AltLoginSummary, 'kind' | 'validForSeconds' | 'hasBasePassword'>): string {
+  const parts: string[] = [KIND_NAMES[l.kind]];
+  if (l.kind === 'otp') parts.push(l.validForSeconds ? 'each code valid for 1 hour from first use' : 'each code works once');
+  if (l.kind === 'sms' && l.validForSeconds) parts.push('each code valid for 1 hour from first use');
+  if (l.hasBasePassword) parts.push('base password typed first');
+  return parts.join(' · ');
 }
 
 function Services(props: { name: string; checked: string[] }) {
   return (
     <fieldset class="checks">
+      <legend class="visually-hidden">Services</legend>
       {(['web', 'imap', 'smtp'] as const).map((s) => (
         <label>
           <input type="checkbox" name={props.name} value={s} checked={props.checked.includes(s)} />
@@ -60,37 +88,74 @@ function SmsPaymentNotice(props: { payment: SmsPaymentSummary }) {
   );
 }
 
-function RestrictedBox() {
+function RestrictedBox(props: { checked?: boolean }) {
   return (
     <div class="checks">
       <label>
-        <input type="checkbox" name="restricted" value="1" />
+        <input type="checkbox" name="restricted" value="1" checked={props.checked} />
         Restricted — sessions made with it can never delete mail or change settings
       </label>
     </div>
   );
 }
 
+/** Single use, or one hour from first use (issue 17). */
+function ValidityChoice(props: { form: AltLoginFormName; what: string; value?: string }) {
+  const hour = props.value === '1h';
+  return (
+    <fieldset class="checks">
+      <legend>{props.what}</legend>
+      <label>
+        <input type="radio" name="valid_for" value="" checked={!hour} />
+        once (one session)
+      </label>
+      <label>
+        <input type="radio" name="valid_for" value="1h" checked={hour} />
+        for 1 hour from its first use (mail programs reconnect with it)
+      </label>
+    </fieldset>
+  );
+}
+
 /** A password the person chooses (SMS or alternate): typed twice, for every service by default. */
-function ChosenSecretFields(props: { name: string }) {
+function ChosenSecretFields(props: { form: AltLoginFormName; name: string; values: FailedForm['values'] | undefined; focus: boolean }) {
+  const v = props.values;
   return (
     <>
-      <Field label="Label" name="label" value={props.name} maxlength={80} />
-      <Field label={props.name} name="secret" type="password" autocomplete="new-password" hint="At least 8 characters, different from your main password." />
-      <Field label="Repeat it" name="confirm" type="password" autocomplete="new-password" />
-      <Services name="services" checked={['web', 'imap', 'smtp']} />
-      <RestrictedBox />
+      <Field id={`${props.form}-label`} label="Label" name="label" value={v?.label ?? props.name} maxlength={80} />
+      <Field
+        id={`${props.form}-secret`}
+        label={props.name}
+        name="secret"
+        type="password"
+        autocomplete="new-password"
+        autofocus={props.focus}
+        hint="At least 8 characters, different from your main password."
+      />
+      <Field id={`${props.form}-confirm`} label="Repeat it" name="confirm" type="password" autocomplete="new-password" />
+      <Services name="services" checked={v?.services ?? ['web', 'imap', 'smtp']} />
+      <RestrictedBox checked={v?.restricted} />
     </>
   );
 }
 
-function CreateForm(props: { action: string; title: string; csrf: string; after: number; children: unknown; button: string }) {
+function CreateForm(props: {
+  form: AltLoginFormName;
+  title: string;
+  csrf: string;
+  formKey: string;
+  failed: FailedForm | null | undefined;
+  children: unknown;
+  button: string;
+}) {
+  const error = props.failed?.form === props.form ? props.failed.error : null;
   return (
-    <div class="card">
+    <div class="card" id={`new-${props.form}`}>
       <h2>{props.title}</h2>
-      <form method="post" action={props.action}>
+      <form method="post" action={`/options/alt-logins/${props.form}`}>
         <CsrfField token={props.csrf} />
-        <input type="hidden" name="after" value={String(props.after)} />
+        <input type="hidden" name="form_key" value={props.formKey} />
+        {error ? <Notice kind="error">{error}</Notice> : null}
         {props.children}
         <div class="actions">
           <button type="submit" class="button">
@@ -104,6 +169,9 @@ function CreateForm(props: { action: string; title: string; csrf: string; after:
 
 export function AltLoginsPage(p: AltLoginsPageProps) {
   const csrf = p.viewer.session.csrfToken;
+  const failed = p.failed;
+  const valuesOf = (form: AltLoginFormName) => (failed?.form === form ? failed.values : undefined);
+  const focus = (form: AltLoginFormName) => failed?.form === form;
   return (
     <Page title="Alternative Logins" viewer={p.viewer} path="/options/alt-logins">
       <h1>Alternative Logins</h1>
@@ -120,45 +188,67 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
         <table>
           <thead>
             <tr>
-              <th>Kind</th>
-              <th>Label</th>
-              <th>Restricted</th>
-              <th>Services</th>
-              <th>Last used</th>
-              <th>Codes left</th>
-              <th></th>
+              <th scope="col">Kind</th>
+              <th scope="col">Label</th>
+              <th scope="col">Restricted</th>
+              <th scope="col">Services</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Codes left</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
-            {p.logins.map((l) => (
-              <tr>
-                <td>{KIND_NAMES[l.kind]}</td>
-                <td>{l.label}</td>
-                <td>{l.restricted ? <span class="tag warn">restricted</span> : 'no'}</td>
-                <td>{l.services.join(', ')}</td>
-                <td>
-                  <Time at={l.lastUsedAt} /> {l.useCount ? <span class="muted">({l.useCount}×)</span> : null}
-                </td>
-                <td>{l.kind === 'otp' ? `${l.remainingCodes} of ${l.totalCodes}` : '—'}</td>
-                <td>
-                  <PostButton action={`/options/alt-logins/${l.id}/revoke`} csrf={csrf} label="Revoke" variant="danger" />
-                </td>
-              </tr>
-            ))}
+            {p.logins.map((l) => {
+              const until = p.openWindows?.get(l.id);
+              return (
+                <tr>
+                  <td>{describeKind(l)}</td>
+                  <td>{l.label}</td>
+                  <td>{l.restricted ? <span class="tag warn">restricted</span> : 'no'}</td>
+                  <td>{l.services.join(', ')}</td>
+                  <td>
+                    <Time at={l.lastUsedAt} /> {l.useCount ? <span class="muted">({l.useCount}×)</span> : null}
+                    {until ? <span class="tag">in use, valid until {formatClock(until)}</span> : null}
+                  </td>
+                  <td>{l.kind === 'otp' ? `${l.remainingCodes} of ${l.totalCodes}` : '—'}</td>
+                  <td>
+                    <PostButton
+                      action={`/options/alt-logins/${l.id}/revoke`}
+                      csrf={csrf}
+                      label="Revoke"
+                      variant="danger"
+                      ariaLabel={`Revoke ${KIND_NAMES[l.kind]} “${l.label}”`}
+                    />
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       ) : (
         <div class="card">You have no alternative logins yet.</div>
       )}
 
-      <CreateForm action="/options/alt-logins/otp" title="New one-time password list" csrf={csrf} after={p.after} button="Create and print the list">
-        <p class="muted">Each code works once. Print the list and keep it with you; a new list voids the old one.</p>
-        <Field label="Label" name="label" value="One-time codes" maxlength={80} />
-        <Field label="Number of codes" name="count" type="number" value="100" min={1} max={1000} />
-        <RestrictedBox />
+      <CreateForm form="otp" title="New one-time password list" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create and print the list">
+        <p class="muted">Print the list and keep it with you; a new list voids the old one.</p>
+        <Field id="otp-label" label="Label" name="label" value={valuesOf('otp')?.label ?? 'One-time codes'} maxlength={80} autofocus={focus('otp')} />
+        <Field id="otp-count" label="Number of codes" name="count" type="number" value={valuesOf('otp')?.count ?? '100'} min={1} max={1000} />
+        <ValidityChoice form="otp" what="Each code works" value={valuesOf('otp')?.validFor} />
+        <Field
+          id="otp-base"
+          label="Base password (optional)"
+          name="base"
+          type="password"
+          autocomplete="new-password"
+          hint="If you choose one, each code must be typed right after it, with nothing between them: a lost list alone is then useless. It is not printed."
+        />
+        <Field id="otp-base-confirm" label="Repeat the base password" name="base_confirm" type="password" autocomplete="new-password" />
+        <RestrictedBox checked={valuesOf('otp')?.restricted} />
       </CreateForm>
 
-      <CreateForm action="/options/alt-logins/sms" title="New SMS password" csrf={csrf} after={p.after} button="Create SMS password">
+      <CreateForm form="sms" title="New SMS password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create SMS password">
         <p class="muted">
           Logging in with it sends a code to the Mobile number of your default personality
           {p.mobileHint ? ` (${maskedNumber(p.mobileHint)})` : ''}; only the password and the code together open a session.
@@ -169,18 +259,19 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
             Your default personality has no Mobile number yet: <a href="/options/personalities">set it in Personalities</a>.
           </Notice>
         ) : null}
-        <ChosenSecretFields name="SMS password" />
+        <ChosenSecretFields form="sms" name="SMS password" values={valuesOf('sms')} focus={focus('sms')} />
+        <ValidityChoice form="sms" what="Each texted code works" value={valuesOf('sms')?.validFor} />
       </CreateForm>
 
-      <CreateForm action="/options/alt-logins/password" title="New alternate password" csrf={csrf} after={p.after} button="Create alternate password">
-        <ChosenSecretFields name="Alternate password" />
+      <CreateForm form="password" title="New alternate password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create alternate password">
+        <ChosenSecretFields form="password" name="Alternate password" values={valuesOf('password')} focus={focus('password')} />
       </CreateForm>
 
-      <CreateForm action="/options/alt-logins/app" title="New app password" csrf={csrf} after={p.after} button="Generate app password">
+      <CreateForm form="app" title="New app password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Generate app password">
         <p class="muted">For a mail program. It is shown once.</p>
-        <Field label="Label" name="label" value="App password" maxlength={80} />
-        <Services name="services" checked={['imap', 'smtp']} />
-        <RestrictedBox />
+        <Field id="app-label" label="Label" name="label" value={valuesOf('app')?.label ?? 'App password'} maxlength={80} autofocus={focus('app')} />
+        <Services name="services" checked={valuesOf('app')?.services ?? ['imap', 'smtp']} />
+        <RestrictedBox checked={valuesOf('app')?.restricted} />
       </CreateForm>
     </Page>
   );
@@ -207,20 +298,35 @@ export function AppPasswordShownPage(p: { viewer: Viewer; label: string; secret:
   );
 }
 
-export function OneTimeListPrintPage(p: { viewer: Viewer; label: string; username: string; codes: OneTimeCode[]; createdAt: Date }) {
+export function OneTimeListPrintPage(p: {
+  viewer: Viewer;
+  label: string;
+  username: string;
+  codes: OneTimeCode[];
+  createdAt: Date;
+  validForSeconds: number | null;
+  hasBasePassword: boolean;
+}) {
+  const use = p.validForSeconds ? 'each code, once used, works for 1 hour from its first use, then never again' : 'each code works once';
+  const how = p.hasBasePassword
+    ? 'Type your base password first, then a code, with nothing between them (the base password is not printed here).'
+    : 'Log in with your username and any unused code as the password.';
   return (
     <Page title="Print your one-time codes" viewer={p.viewer} path="/options/alt-logins">
       <div class="card">
         <h1>One-time codes: {p.label}</h1>
         <p class="print-only">
-          Postern login for <strong>{p.username}</strong> · created {p.createdAt.toISOString().slice(0, 10)} · each code works once.
+          Postern login for <strong>{p.username}</strong> · created {p.createdAt.toISOString().slice(0, 10)} · {use}.
+        </p>
+        <p class="otp-kind">
+          {describeKind({ kind: 'otp', validForSeconds: p.validForSeconds, hasBasePassword: p.hasBasePassword })}. {how}
         </p>
         <div class="no-print">
           <Notice kind="warn">
             Print this page now (your browser’s Print command, Ctrl+P or ⌘P). The codes are shown only once; when you leave
             this page they cannot be shown again.
           </Notice>
-          <p class="muted">Log in with your username and any unused code as the password. Cross out each code once used.</p>
+          <p class="muted">Cross out each code once used.</p>
         </div>
         <ol class="otp-grid" aria-label="One-time codes">
           {p.codes.map((c) => (

@@ -27,6 +27,8 @@ export interface FieldProps {
   inputmode?: 'numeric' | 'text' | 'tel' | 'email';
   class?: string;
   maxlength?: number;
+  /** When two forms on one page share field names, their ids must differ. */
+  id?: string;
   min?: number;
   max?: number;
   pattern?: string;
@@ -34,7 +36,7 @@ export interface FieldProps {
 
 /** A labelled input with its hint and, when invalid, the error under it (linked by aria-describedby). */
 export function Field(p: FieldProps) {
-  const id = `f-${p.name}`;
+  const id = p.id ?? `f-${p.name}`;
   return (
     <div>
       <label for={id}>
@@ -75,6 +77,8 @@ export function PostButton(p: {
   variant?: 'primary' | 'secondary' | 'danger';
   fields?: Record<string, string | number>;
   title?: string;
+  /** The button's accessible name when its label alone is ambiguous ("Revoke SMS password “Phone”"). */
+  ariaLabel?: string;
 }) {
   return (
     <form method="post" action={p.action} class="inline">
@@ -82,7 +86,7 @@ export function PostButton(p: {
       {Object.entries(p.fields ?? {}).map(([k, v]) => (
         <input type="hidden" name={k} value={String(v)} />
       ))}
-      <button type="submit" class={`button ${p.variant === 'primary' ? '' : (p.variant ?? 'secondary')}`} title={p.title}>
+      <button type="submit" class={`button ${p.variant === 'primary' ? '' : (p.variant ?? 'secondary')}`} title={p.title} aria-label={p.ariaLabel}>
         {p.label}
       </button>
     </form>

@@ -1,45 +1,58 @@
 /**
  * Options → Alternative Logins. Creation pages that show a secret (app password, one-time list) answer
- * the POST directly and are never stored or reachable again by URL; `after` (the highest login id when
- * the form was drawn) makes a reload of that POST refuse instead of silently voiding the printed list.
+ * the POST directly and are never stored or reachable again by URL.
+ *
+ * Replay protection belongs to each drawn form, not to the session: every form carries its own random
+ * `form_key`, stored with the login it creates (unique). The same form sent twice (double click, reload
+ * of the POST) creates once and says so; a form from an older tab still works, because nothing was made
+ * with its key. A form that fails is drawn again with its error inside it and what was typed (except
+ * secrets), focused, so the error is next to the form that failed.
  */
+import crypto from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import {
   createAppPassword,
   createOneTimeList,
   createUserChosenLogin,
   listAltLogins,
+  parseValidFor,
   revokeAltLogin,
 } from '../../../src/accounts/alt-logins.js';
 import { getDefaultPersonality } from '../../../src/accounts/personalities.js';
+import { listOpenWindows } from '../../../src/auth/login-windows.js';
 import { hasRecentStepUp } from '../../../src/auth/web-sessions.js';
 import { isPosternError } from '../../../src/errors.js';
 import { describeSmsPayment } from '../../../src/sms/payer.js';
 import type { WebEnv } from '../../env.js';
-import { field, readForm, requireStepUp, viewerOf } from '../../middleware/session.js';
-import { AltLoginsPage, AppPasswordShownPage, KIND_NAMES, OneTimeListPrintPage } from '../../views/alt-login-views.js';
+import { field, readForm, requireStepUp, viewerOf, type Form } from '../../middleware/session.js';
+import { AltLoginsPage, AppPasswordShownPage, KIND_NAMES, OneTimeListPrintPage, type AltLoginFormName, type FailedForm } from '../../views/alt-login-views.js';
 
-const RESUBMITTED = 'That form was already sent once (perhaps by reloading the page), so nothing more was created.';
+const FORM_KEY = /^[A-Za-z0-9_-]{24}$/;
+
+function newFormKey(): string {
+  return crypto.randomBytes(18).toString('base64url');
+}
 
 export function createAltLoginRoutes() {
   const app = new Hono<WebEnv>();
   app.use('*', requireStepUp());
 
-  async function render(c: Context<WebEnv>, notes: { error?: string | null; ok?: string | null } = {}, status: 200 | 409 | 422 = 200) {
+  async function render(c: Context<WebEnv>, notes: { error?: string | null; ok?: string | null; failed?: FailedForm } = {}, status: 200 | 409 | 422 = 200) {
     const ctx = c.get('ctx');
     const viewer = viewerOf(c);
     const userId = viewer.session.userId;
-    const [logins, all, personality, smsPayment] = await Promise.all([
+    const [logins, personality, smsPayment] = await Promise.all([
       listAltLogins(ctx, userId),
-      listAltLogins(ctx, userId, { includeRevoked: true }),
       getDefaultPersonality(ctx, userId),
       describeSmsPayment(ctx.db, userId),
     ]);
+    const openWindows = await listOpenWindows(ctx, logins);
     return c.html(
       <AltLoginsPage
         viewer={viewer}
         logins={logins}
-        after={Math.max(0, ...all.map((l) => l.id))}
+        formKey={newFormKey}
+        openWindows={openWindows}
         stepUpFresh={hasRecentStepUp(viewer.session)}
         mobileHint={personality?.mobile ? personality.mobile.slice(-2) : null}
         smsPayment={smsPayment}
@@ -49,14 +62,7 @@ export function createAltLoginRoutes() {
     );
   }
 
-  /** Whether a login was created since the form was drawn (a resubmission). */
-  async function isResubmission(c: Context<WebEnv>, form: Record<string, string | string[]>): Promise<boolean> {
-    const after = Number(field(form, 'after', 12));
-    const all = await listAltLogins(c.get('ctx'), viewerOf(c).session.userId, { includeRevoked: true });
-    return !Number.isInteger(after) || all.some((l) => l.id > after);
-  }
-
-  function common(form: Record<string, string | string[]>) {
+  function common(form: Form) {
     const services = form.services;
     return {
       label: field(form, 'label', 200),
@@ -65,12 +71,31 @@ export function createAltLoginRoutes() {
     };
   }
 
-  /** Domain refusals (too short, too many, same as main …) are shown on the page; anything else is a bug. */
-  async function attempt(c: Context<WebEnv>, fn: () => Promise<Response>): Promise<Response> {
+  /** What the failed form is drawn again with: everything typed but the secrets. */
+  function keptValues(form: Form): FailedForm['values'] {
+    const { label, restricted, services } = common(form);
+    return { label, restricted, services: services ?? [], count: field(form, 'count', 6), validFor: field(form, 'valid_for', 8) };
+  }
+
+  function validFor(form: Form): number | null {
+    const v = field(form, 'valid_for', 8);
+    return v ? parseValidFor(v) : null;
+  }
+
+  /**
+   * Runs one creation form. Domain refusals (too short, too many, same as main …) are shown inside the
+   * form that failed; a second send of the same form is 409 with what happened; anything else is a bug.
+   */
+  async function attempt(c: Context<WebEnv>, name: AltLoginFormName, fn: (form: Form, creationKey: string) => Promise<Response>): Promise<Response> {
+    const form = await readForm(c);
+    const fail = (error: string, status: 409 | 422 = 422) => render(c, { failed: { form: name, error, values: keptValues(form) } }, status);
+    const key = field(form, 'form_key', 64);
+    if (!FORM_KEY.test(key)) return fail('This form is out of date. Please fill it in again.');
     try {
-      return await fn();
+      return await fn(form, key);
     } catch (e) {
-      if (isPosternError(e) && e.code !== 'INTERNAL') return render(c, { error: e.userMessage }, 422);
+      if (isPosternError(e, 'LOGIN_ALREADY_CREATED')) return render(c, { error: e.userMessage }, 409);
+      if (isPosternError(e) && e.code !== 'INTERNAL') return fail(e.userMessage);
       throw e;
     }
   }
@@ -82,58 +107,72 @@ export function createAltLoginRoutes() {
   );
 
   for (const kind of ['password', 'sms'] as const) {
-    app.post(`/${kind}`, async (c) => {
-      const form = await readForm(c);
-      if (await isResubmission(c, form)) return render(c, { error: RESUBMITTED }, 409);
-      const secret = field(form, 'secret', 2048);
-      if (secret !== field(form, 'confirm', 2048)) return render(c, { error: 'The two passwords are not the same.' }, 422);
-      return attempt(c, async () => {
+    app.post(`/${kind}`, (c) =>
+      attempt(c, kind, async (form, creationKey) => {
+        const secret = field(form, 'secret', 2048);
+        if (secret !== field(form, 'confirm', 2048))
+          return render(c, { failed: { form: kind, error: 'The two passwords are not the same.', values: keptValues(form) } }, 422);
         const userId = viewerOf(c).session.userId;
-        await createUserChosenLogin(c.get('ctx'), { userId, kind, secret, ...common(form), actorUserId: userId });
+        const validForSeconds = kind === 'sms' ? validFor(form) : null;
+        await createUserChosenLogin(c.get('ctx'), { userId, kind, secret, validForSeconds, ...common(form), creationKey, actorUserId: userId });
         return c.redirect('/options/alt-logins?created=1', 303);
-      });
-    });
+      }),
+    );
   }
 
-  app.post('/app', async (c) => {
-    const form = await readForm(c);
-    if (await isResubmission(c, form)) return render(c, { error: RESUBMITTED }, 409);
-    return attempt(c, async () => {
+  app.post('/app', (c) =>
+    attempt(c, 'app', async (form, creationKey) => {
       const viewer = viewerOf(c);
       const userId = viewer.session.userId;
-      const { login, secret } = await createAppPassword(c.get('ctx'), { userId, ...common(form), actorUserId: userId });
+      const { login, secret } = await createAppPassword(c.get('ctx'), { userId, ...common(form), creationKey, actorUserId: userId });
       return c.html(<AppPasswordShownPage viewer={viewer} label={login.label} secret={secret} />);
-    });
-  });
+    }),
+  );
 
-  app.post('/otp', async (c) => {
-    const form = await readForm(c);
-    if (await isResubmission(c, form)) return render(c, { error: RESUBMITTED }, 409);
-    const count = Number(field(form, 'count', 6) || '100');
-    return attempt(c, async () => {
+  app.post('/otp', (c) =>
+    attempt(c, 'otp', async (form, creationKey) => {
+      const count = Number(field(form, 'count', 6) || '100');
+      const base = field(form, 'base', 2048);
+      if (base !== field(form, 'base_confirm', 2048))
+        return render(c, { failed: { form: 'otp', error: 'The two base passwords are not the same.', values: keptValues(form) } }, 422);
       const viewer = viewerOf(c);
       const userId = viewer.session.userId;
+      const { label, restricted } = common(form);
       const { login, codes } = await createOneTimeList(c.get('ctx'), {
         userId,
         count,
-        label: common(form).label,
-        restricted: common(form).restricted,
+        label,
+        restricted,
+        validForSeconds: validFor(form),
+        basePassword: base || null,
+        creationKey,
         actorUserId: userId,
       });
       return c.html(
-        <OneTimeListPrintPage viewer={viewer} label={login.label} username={viewer.session.username} codes={codes} createdAt={login.createdAt} />,
+        <OneTimeListPrintPage
+          viewer={viewer}
+          label={login.label}
+          username={viewer.session.username}
+          codes={codes}
+          createdAt={login.createdAt}
+          validForSeconds={login.validForSeconds}
+          hasBasePassword={login.secretHash !== null}
+        />,
       );
-    });
-  });
+    }),
+  );
 
-  app.post('/:id{[0-9]+}/revoke', async (c) =>
-    attempt(c, async () => {
-      const userId = viewerOf(c).session.userId;
+  app.post('/:id{[0-9]+}/revoke', async (c) => {
+    const userId = viewerOf(c).session.userId;
+    try {
       const login = await revokeAltLogin(c.get('ctx'), { loginId: Number(c.req.param('id')), userId, actorUserId: userId });
       c.get('ctx').log.info({ userId, loginId: login.id, kind: KIND_NAMES[login.kind] }, 'alternative login revoked (web)');
       return c.redirect('/options/alt-logins?revoked=1', 303);
-    }),
-  );
+    } catch (e) {
+      if (isPosternError(e) && e.code !== 'INTERNAL') return render(c, { error: e.userMessage }, 422);
+      throw e;
+    }
+  });
 
   return app;
 }
