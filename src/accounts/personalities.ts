@@ -11,17 +11,21 @@ import type { AppContext } from '../context.js';
 import type { Db, Tx } from '../db/client.js';
 import { personalities } from '../db/schema.js';
 import { PosternError } from '../errors.js';
+import { smsRefusalForNumber } from '../sms/phone.js';
 
 export type Personality = typeof personalities.$inferSelect;
 
 /**
  * Validates a mobile number written with its country code ("+44 7911 123456", "0044…" is not accepted)
- * and returns it in E.164 ("+447911123456"). Throws MOBILE_INVALID.
+ * and returns it in E.164 ("+447911123456"). Throws MOBILE_INVALID, also for premium-rate, landline and
+ * other non-mobile numbers (src/sms/phone.ts), with a sentence saying which.
  */
 export function normalizeMobile(raw: string): string {
   const trimmed = raw.trim();
   const parsed = trimmed.startsWith('+') ? parsePhoneNumberFromString(trimmed) : undefined;
   if (!parsed?.isValid()) throw new PosternError('MOBILE_INVALID');
+  const notMobile = smsRefusalForNumber(parsed.number);
+  if (notMobile) throw new PosternError('MOBILE_INVALID', { message: notMobile });
   return parsed.number;
 }
 

@@ -13,7 +13,3 @@ export function normalizeUsername(raw: string): string {
 export function assertValidUsername(name: string): void {
   if (!USERNAME.test(name)) throw new PosternError('USERNAME_INVALID', { context: { length: name.length } });
 }
-
-export function isValidUsername(name: string): boolean {
-  return USERNAME.test(name);
-}

@@ -30,7 +30,8 @@ export interface PricedOrder extends CreditOrder, Omit<CreditPack, 'credits'> {}
  *  - a provider that settles at once (invoice) records its proof in `tx` and returns 'paid'; the credits
  *    are granted in that same transaction, so an order is never paid without its credits;
  *  - a provider that needs the buyer (a card checkout) returns 'pending' and makes its API calls after the
- *    commit (`checkoutUrl`); its webhook later calls `completeCreditOrder` or `failCreditOrder`.
+ *    commit (`checkoutUrl`); its webhook later calls `completeCreditOrder` (a declined or abandoned
+ *    checkout simply stays pending).
  */
 export interface PaymentProvider {
   readonly name: string;
@@ -127,14 +128,4 @@ async function settleOrder(tx: Tx, orderId: number, actorUserId: number | null):
  */
 export async function completeCreditOrder(db: Db, orderId: number): Promise<boolean> {
   return db.transaction(async (tx) => (await settleOrder(tx, orderId, null)) !== null);
-}
-
-/** Marks a pending order failed (declined card, abandoned checkout); a paid order stays paid. */
-export async function failCreditOrder(db: Db, orderId: number): Promise<boolean> {
-  const rows = await db
-    .update(creditOrders)
-    .set({ status: 'failed', completedAt: new Date() })
-    .where(and(eq(creditOrders.id, orderId), eq(creditOrders.status, 'pending')))
-    .returning({ id: creditOrders.id });
-  return rows.length > 0;
 }

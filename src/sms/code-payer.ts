@@ -6,7 +6,7 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { creditAccounts, smsChallenges, smsMessages } from '../db/schema.js';
-import { findMemberGroup } from './payer.js';
+import { explainPersonalPayment, findMemberGroup } from './payer.js';
 
 /**
  * The sentence for the code page when the code of `challengeId` was paid from the member's own credits
@@ -20,9 +20,5 @@ export async function explainCodePayer(db: Db, challengeId: number): Promise<str
     .innerJoin(creditAccounts, eq(creditAccounts.id, smsMessages.accountId))
     .where(eq(smsChallenges.id, challengeId));
   if (!row || row.groupAccount !== null) return null;
-  const group = await findMemberGroup(db, row.userId);
-  if (!group) return null;
-  return group.allowSms
-    ? `${group.name} has no SMS credits left, so this code was paid from your own SMS credits.`
-    : `SMS logins are not paid by ${group.name}, so this code was paid from your own SMS credits.`;
+  return explainPersonalPayment(await findMemberGroup(db, row.userId));
 }

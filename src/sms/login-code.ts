@@ -16,8 +16,8 @@ import { refundSmsCredit, reserveSmsCredit } from '../credits/sms-charges.js';
 import { personalities, smsMessages } from '../db/schema.js';
 import { PosternError } from '../errors.js';
 import { checkDestination, checkSendLimits, type SmsRefusal } from './limits.js';
-import { explainNoCredits, findMemberGroup, type MemberGroup } from './payer.js';
-import { callingCodeOf, hintForNumber } from './phone.js';
+import { choosePayer, explainNoCredits, findMemberGroup, type MemberGroup } from './payer.js';
+import { callingCodeOf, hintForNumber, smsRefusalForNumber } from './phone.js';
 import { SmsSendError, type SmsSendResult } from './sender.js';
 
 export interface SendLoginCodeInput {
@@ -62,6 +62,10 @@ export async function sendLoginCode(ctx: AppContext, input: SendLoginCodeInput):
   const toHint = hintForNumber(to);
   const blocked = checkDestination(ctx.config, to);
   if (blocked) return refuse(blocked.reason, refusalError(blocked, to), { toHint });
+  // A number stored before non-mobile numbers were refused still gets no SMS (premium-rate pumping).
+  const notMobile = smsRefusalForNumber(to);
+  if (notMobile)
+    return refuse('not-mobile', new PosternError('SMS_INVALID_NUMBER', { message: `${notMobile} Set a mobile number on your default personality.` }), { toHint });
 
   const reserved = await reserve(ctx, { userId, loginId, to, group });
   if ('refusal' in reserved) return refuse(reserved.refusal.reason, refusalError(reserved.refusal, to), { toHint });
@@ -130,20 +134,24 @@ async function reserve(
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('postern:sms:user'), ${userId}::int)`);
     const refusal = await checkSendLimits(tx, ctx.config, { userId, loginId, groupId: group?.id ?? null });
     if (refusal) return { refusal };
-    const candidates: Array<{ payer: 'group' | 'personal'; accountId: number }> = [];
-    if (group?.allowSms) candidates.push({ payer: 'group', accountId: (await ensureCreditAccount(tx, { groupId: group.id })).id });
-    candidates.push({ payer: 'personal', accountId: (await ensureCreditAccount(tx, { userId })).id });
-    for (const candidate of candidates) {
+    const groupAccount = group?.allowSms ? await ensureCreditAccount(tx, { groupId: group.id }) : null;
+    const personalAccount = await ensureCreditAccount(tx, { userId });
+    // The balances were read under the locks above; the guarded debit still refuses to overdraw, and a
+    // payer that lost its last credit meanwhile (an adjustment) is asked again with that fact.
+    let credits = { groupHasCredits: (groupAccount?.balance ?? 0) > 0, personalHasCredits: personalAccount.balance > 0 };
+    for (;;) {
+      const { payer } = choosePayer(group, credits);
+      if (payer === 'none') return { noCredits: true };
+      const accountId = payer === 'group' ? groupAccount!.id : personalAccount.id;
       const [message] = await tx
         .insert(smsMessages)
-        .values({ userId, loginId, accountId: candidate.accountId, toNumber: to, provider: ctx.sms.name, status: 'reserved' })
+        .values({ userId, loginId, accountId, toNumber: to, provider: ctx.sms.name, status: 'reserved' })
         .returning({ id: smsMessages.id });
-      if ((await reserveSmsCredit(tx, { accountId: candidate.accountId, userId, smsMessageId: message!.id })) !== null)
-        return { smsMessageId: message!.id, ...candidate };
+      if ((await reserveSmsCredit(tx, { accountId, userId, smsMessageId: message!.id })) !== null) return { smsMessageId: message!.id, payer, accountId };
       // Not this payer: the row would claim a send that never happened.
       await tx.delete(smsMessages).where(eq(smsMessages.id, message!.id));
+      credits = payer === 'group' ? { ...credits, groupHasCredits: false } : { ...credits, personalHasCredits: false };
     }
-    return { noCredits: true };
   });
 }
 

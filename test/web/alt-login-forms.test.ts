@@ -257,3 +257,16 @@ describe('control characters in form fields', () => {
     expect((await client.post('/options/alt-logins/app', { ...(await formOf(client, 'app')), label: 'tab\there' })).status).toBe(200);
   });
 });
+
+describe('the Mobile number for SMS', () => {
+  it('refuses a premium-rate number next to the field, and keeps the old number', async () => {
+    const client = await steppedUp();
+    const { listPersonalities } = await import('../../src/accounts/personalities.js');
+    const [p] = await listPersonalities(h.ctx, userId);
+    const csrf = await client.csrf('/options/personalities');
+    const res = await client.post(`/options/personalities/${p!.id}`, { _csrf: csrf, name: p!.name, email: p!.email, mobile: '+44 909 879 0000' });
+    expect(res.status).toBe(422);
+    expect(text(await res.text())).toContain('That is a premium-rate number, not a mobile number: codes are only sent to mobile numbers.');
+    expect((await listPersonalities(h.ctx, userId))[0]!.mobile).toBe('+447911123456');
+  });
+});

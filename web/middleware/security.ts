@@ -6,9 +6,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 export function securityHeaders(): MiddlewareHandler {
   const headers = secureHeaders({
     contentSecurityPolicy: {
