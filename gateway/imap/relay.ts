@@ -13,6 +13,7 @@ import { audit } from '../../src/audit.js';
 import type { AuthSuccess } from '../../src/auth/types.js';
 import { safeText } from './auth-replies.js';
 import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
+import { RIGHTS_RESPONSES, restrictRights } from './rights-filter.js';
 import type { Command } from './command-ast.js';
 import type { CommandReaderEvent } from './command-reader.js';
 import { findCommand } from './command-table.js';
@@ -335,6 +336,13 @@ export class Relay {
         // A capability list must be rewritten whole: one that arrives in pieces is not relayed.
         if (end === 'partial') return this.fail(UNREADABLE);
         this.forward(filterCapabilityText(text, this.capabilityOptions), end);
+        return;
+      }
+      if (this.capabilityOptions.restricted && head.keyword && RIGHTS_RESPONSES.has(head.keyword)) {
+        // Rights must be rewritten whole; one we cannot read (a literal in it) is not relayed.
+        const line = end === 'response-end' ? restrictRights(head.keyword, text.toString('latin1')) : null;
+        if (line === null) return this.fail(UNREADABLE);
+        this.forward(Buffer.from(line, 'latin1'), end);
         return;
       }
       this.forward(text, end);
