@@ -50,9 +50,10 @@ export const MAX_LITERALS_PER_COMMAND = 32;
 export const MAX_BAD_COMMANDS = 20;
 
 /**
- * Largest non-synchronizing literal `{n+}` accepted: LITERAL- (RFC 7888 §5), which IMAP4rev2
- * includes (RFC 9051 §4.3). We advertise LITERAL-, not LITERAL+, so a client cannot make us read an
- * unbounded literal we did not agree to.
+ * Largest non-synchronizing literal `{n+}` accepted before login: LITERAL- (RFC 7888 §5), which
+ * IMAP4rev2 includes (RFC 9051 §4.3), so that nobody can make us read much without logging in.
+ * After login the gateway offers LITERAL+: a larger `{n+}` than a limit allows is read and dropped
+ * (never held), then refused, and the stream stays in step.
  */
 export const LITERAL_MINUS_MAX = 4096;
 
