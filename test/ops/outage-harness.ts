@@ -22,6 +22,8 @@ export interface OutageServer {
   ctx: AppContext;
   web: WebHarness;
   imap: RunningImapGateway;
+  /** The instance's SECRET_KEY, for a second instance that must hash secrets the same way. */
+  secretKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,8 @@ export async function startOutageServer(env: Record<string, string> = {}): Promi
   await admin.end();
   const gate = await startTcpGate({ host: '127.0.0.1', port: pg.port });
   const config = testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${gate.port}/postern`, DATABASE_CONNECT_TIMEOUT_MS: '500', ...env });
-  const ctx = await createContext(config, { secretKey: crypto.randomBytes(32) });
+  const secretKey = crypto.randomBytes(32);
+  const ctx = await createContext(config, { secretKey });
   const app = createWebApp(ctx, { clientIp: (req) => req.headers.get('x-test-client-ip') ?? undefined });
   const web: WebHarness = { ctx: ctx as TestContext, app, close: async () => {} };
   const imap = await startImapGateway(ctx, { host: '127.0.0.1', port: 0 });
@@ -43,6 +46,7 @@ export async function startOutageServer(env: Record<string, string> = {}): Promi
     ctx,
     web,
     imap,
+    secretKey,
     async close() {
       await imap.close();
       await ctx.database.close();
