@@ -67,7 +67,7 @@ export const serveCommand: CliCommand = {
       io.stdout.write(
         [
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
-          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
+          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz, /readyz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
           `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           '',
