@@ -8,8 +8,8 @@
  *  1. the NOTIFY, heard by every instance listening;
  *  2. a database check when a session registers: a change that happened while its login was being
  *     verified (after authStartedAt) ends it at once, though its NOTIFY came before it was registered;
- *  3. a re-check of every local session every RECHECK_INTERVAL_MS, and `recheckAll()` for ops to call when
- *     the LISTEN connection comes back: a NOTIFY sent while it was down is not lost for long.
+ *  3. a re-check of every local session every RECHECK_INTERVAL_MS and whenever the LISTEN connection comes
+ *     back (`Database.onListenReconnect`): a NOTIFY sent while it was down is not lost.
  *
  * The rows other instances (and Options → Security) see are written in batches about once a second with a
  * heartbeat (session-rows.ts); the registry starts its timers and its LISTEN with the first session, so a
@@ -68,6 +68,7 @@ export class LiveSessionRegistry {
   private unlisten: (() => Promise<void>) | null = null;
   private timers: NodeJS.Timeout[] = [];
   private flushing: Promise<void> | null = null;
+  private stopWatchingListen: (() => void) | null = null;
   private closed = false;
 
   constructor(
@@ -138,6 +139,7 @@ export class LiveSessionRegistry {
     this.closed = true;
     running.delete(this);
     for (const t of this.timers) clearInterval(t);
+    this.stopWatchingListen?.();
     for (const e of this.sessions.values()) if (e.windowTimer) clearTimeout(e.windowTimer);
     this.sessions.clear();
     await this.unlisten?.().catch(() => undefined);
@@ -161,6 +163,11 @@ export class LiveSessionRegistry {
         this.recheck().catch((err: unknown) => this.log.warn({ err, code: 'LIVE_SESSION_RECHECK_FAILED' }, 'live session re-check failed'));
       }, recheckMs).unref(),
     );
+    // A NOTIFY sent while the LISTEN connection was away is lost: re-check everything when it returns.
+    const stopWatching = this.database.onListenReconnect(() => {
+      this.recheck().catch((err: unknown) => this.log.warn({ err, code: 'LIVE_SESSION_RECHECK_FAILED' }, 'live session re-check failed'));
+    });
+    this.stopWatchingListen = stopWatching;
     this.started = this.database
       .listen(END_SESSIONS_CHANNEL, (payload) => {
         const message = parseEndMessage(payload);
