@@ -233,7 +233,7 @@ export class Relay {
     this.conn.uncork();
     this.conn.finish();
     if (!reusable) logOutStore(up, tag);
-    else if (selected) void unselectThenPark(cache, this.parkKey!, up, this.capabilities);
+    else if (selected) unselectThenPark(cache, this.parkKey!, up, this.capabilities);
     else cache.park(this.parkKey!, up, this.capabilities);
   }
 
