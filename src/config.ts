@@ -97,6 +97,9 @@ const schema = z
     ARGON2_TIME_COST: z.coerce.number().int().min(1).default(3),
     ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(4),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
+    /** Bytes a restricted session may add (APPEND, COPY) per session and per login per day: src/restricted/budget.ts. */
+    RESTRICTED_SESSION_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
+    RESTRICTED_DAILY_BYTES: z.coerce.number().int().min(0).default(50 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

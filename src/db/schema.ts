@@ -8,8 +8,10 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
+  date,
   check,
   index,
   integer,
@@ -154,6 +156,22 @@ export const throttle = pgTable('throttle', {
   lastFailureAt: tstz('last_failure_at').notNull().defaultNow(),
   blockedUntil: tstz('blocked_until'),
 });
+
+/**
+ * Bytes restricted sessions added (APPEND, COPY) per user, login and UTC day: src/restricted/budget.ts.
+ * Reserved with one guarded upsert, so concurrent sessions of one login cannot overshoot together.
+ * login_id 0 stands for the main password.
+ */
+export const restrictedBudget = pgTable(
+  'restricted_budget',
+  {
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    loginId: integer('login_id').notNull(),
+    day: date('day').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.loginId, t.day] })],
+);
 
 export const auditEvents = pgTable(
   'audit_events',

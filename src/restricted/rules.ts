@@ -25,6 +25,8 @@ export type MailAction =
   | { kind: 'change-settings' }
   | { kind: 'manage-logins' }
   | { kind: 'end-sessions' }
+  /** Run a filter (Sieve) over stored mail: it can discard or move messages. */
+  | { kind: 'run-filter' }
   | { kind: 'change-flags'; change: FlagChange; flags: readonly string[] }
   | { kind: 'append'; flags: readonly string[] }
   | { kind: 'copy' }
@@ -72,6 +74,7 @@ const TAKES_AWAY: Readonly<Record<string, { text: string; reason: string }>> = {
   'change-settings': { text: 'Changing settings is disabled in this session.', reason: 'restricted.settings' },
   'manage-logins': { text: 'Managing logins is disabled in this session.', reason: 'restricted.logins' },
   'end-sessions': { text: 'Ending sessions is disabled in this session.', reason: 'restricted.sessions' },
+  'run-filter': { text: 'Running filters over stored mail is disabled in this session.', reason: 'restricted.filter' },
 };
 
 function refuse(text: string, reason: string): Refusal {

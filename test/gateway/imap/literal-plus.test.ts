@@ -6,11 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotMailbox } from '../../helpers/mailstore.js';
 import { type LiveGateway, type MailUser, RawClient, createMailUser, startLiveGateway } from './live-gateway.js';
 
+/** APPENDLIMIT for this file: above every message and argument the tests send (the 64 KiB argument limit too), below the APPEND it must refuse. */
+const MAX_MESSAGE = 100_000;
 let gw: LiveGateway;
 let user: MailUser;
 
 beforeAll(async () => {
-  gw = await startLiveGateway({ env: { UPSTREAM_RESTRICTED_MASTER_USER: undefined, UPSTREAM_RESTRICTED_MASTER_PASSWORD: undefined } });
+  gw = await startLiveGateway({
+    env: { UPSTREAM_RESTRICTED_MASTER_USER: undefined, UPSTREAM_RESTRICTED_MASTER_PASSWORD: undefined, MAX_MESSAGE_SIZE: String(MAX_MESSAGE) },
+  });
   user = await createMailUser(gw.ctx, 'litplus');
 });
 
@@ -52,17 +56,13 @@ describe('LITERAL+ through the gateway', () => {
   });
 
   it('an APPEND {n+} over APPENDLIMIT is refused and the connection closed (nothing stored, nothing read beyond the limit)', async () => {
-    const small = await startLiveGateway({ env: { MAX_MESSAGE_SIZE: '4000' } });
-    try {
-      const u = await createMailUser(small.ctx, 'litbig');
-      const c = await RawClient.connect(small.port);
-      await c.login(u.username, u.app);
-      c.send(`A1 APPEND INBOX {6000+}\r\n${message(1, 6000)}\r\n`);
-      expect(await c.tagged('A1')).toMatch(/^A1 BAD \[TOOBIG\]/);
-      await c.waitClosed();
-      expect((await snapshotMailbox(u.username)).messages.INBOX).toEqual([]);
-    } finally {
-      await small.close();
-    }
+    const u = await createMailUser(gw.ctx, 'litbig');
+    const c = await RawClient.connect(gw.port);
+    await c.login(u.username, u.app);
+    const size = MAX_MESSAGE + 10_000;
+    c.send(`A1 APPEND INBOX {${size}+}\r\n${message(1, size)}\r\n`);
+    expect(await c.tagged('A1')).toMatch(/^A1 BAD \[TOOBIG\]/);
+    await c.waitClosed();
+    expect((await snapshotMailbox(u.username)).messages.INBOX).toEqual([]);
   });
 });

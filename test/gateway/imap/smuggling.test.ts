@@ -41,7 +41,7 @@ describe('zero-argument commands with a literal', () => {
   it('treats the line after a refused synchronizing literal as a new command', () => {
     // The client waited for "+", got BAD, and so never sent the literal (RFC 9051 §2.2.1).
     const out = transcript('a1 NOOP {12}\r\nb1 EXPUNGE\r\n', { restricted: true });
-    expect(answers(out)).toEqual(['a1 BAD NOOP takes no arguments', 'b1 NO [NOPERM] EXPUNGE removes every message flagged \\Deleted: not allowed in this session']);
+    expect(answers(out)).toEqual(['a1 BAD NOOP takes no arguments', 'b1 NO [NOPERM] EXPUNGE: Deleting mail is disabled in this session.']);
     expect(relayed(out)).toEqual([]);
   });
 });
@@ -161,7 +161,7 @@ describe('IDLE', () => {
       { type: 'relay', command: { tag: 'a1', name: 'IDLE', args: [] }, upstream: 'a1 IDLE\r\n' },
       { type: 'answer', line: '+ idling' },
       { type: 'idle-done', valid: true },
-      { type: 'answer', line: 'b1 NO [NOPERM] EXPUNGE removes every message flagged \\Deleted: not allowed in this session' },
+      { type: 'answer', line: 'b1 NO [NOPERM] EXPUNGE: Deleting mail is disabled in this session.' },
     ]);
   });
 
