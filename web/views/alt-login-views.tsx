@@ -12,6 +12,7 @@ export const KIND_NAMES: Record<LoginKind, string> = {
   sms: 'SMS password',
   app: 'App password',
   otp: 'One-time password list',
+  totp: 'Authenticator app (password + code)',
 };
 
 /** The creation forms of the page; a failed one shows its error inside itself. */
