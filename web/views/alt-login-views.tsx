@@ -16,7 +16,7 @@ export const KIND_NAMES: Record<LoginKind, string> = {
 };
 
 /** The creation forms of the page; a failed one shows its error inside itself. */
-export type AltLoginFormName = 'otp' | 'sms' | 'password' | 'app';
+export type AltLoginFormName = 'otp' | 'sms' | 'password' | 'app' | 'totp';
 
 /** What a failed form sent (never its secrets), to draw it again as it was, with the error in it. */
 export interface FailedForm {
@@ -263,6 +263,23 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
         <ChosenSecretFields form="sms" name="SMS password" values={valuesOf('sms')} focus={focus('sms')} />
         <ValidityChoice form="sms" what="Each texted code works" value={valuesOf('sms')?.validFor} />
       </CreateForm>
+
+      <div class="card" id="new-totp">
+        <h2>New authenticator app</h2>
+        <form method="post" action="/options/alt-logins/totp/start">
+          <CsrfField token={csrf} />
+          {failed?.form === 'totp' ? <Notice kind="error">{failed.error}</Notice> : null}
+          <p class="muted">
+            A password you choose, then the 6-digit code your phone's authenticator app shows (mail programs: the password immediately
+            followed by the code). Free: no SMS is sent.
+          </p>
+          <div class="actions">
+            <button type="submit" class="button">
+              Set up an authenticator app
+            </button>
+          </div>
+        </form>
+      </div>
 
       <CreateForm form="password" title="New alternate password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create alternate password">
         <ChosenSecretFields form="password" name="Alternate password" values={valuesOf('password')} focus={focus('password')} />
