@@ -236,7 +236,7 @@ export interface OneTimeCode {
  */
 export async function createOneTimeList(
   ctx: AppContext,
-  input: LoginOptions & { count?: number; validForSeconds?: number | null; basePassword?: string | null },
+  input: LoginOptions & { count?: number; validForSeconds?: number | null; basePassword?: string | null; recovery?: boolean },
 ): Promise<{ login: AltLogin; codes: OneTimeCode[] }> {
   const n = input.count ?? DEFAULT_OTP_COUNT;
   if (!Number.isInteger(n) || n < 1 || n > MAX_OTP_COUNT)
@@ -265,7 +265,9 @@ export async function createOneTimeList(
       .where(and(eq(altLogins.userId, input.userId), eq(altLogins.kind, 'otp'), isNull(altLogins.revokedAt)))
       .returning({ id: altLogins.id });
     for (const v of voided) await audit(tx, { event: 'altlogin.revoked', userId: input.userId, actorUserId: input.actorUserId ?? input.userId, details: { loginId: v.id, kind: 'otp', reason: 'replaced' } });
-    const row = await insertLogin(tx, 'otp', input, baseHash, validFor);
+    const inserted = await insertLogin(tx, 'otp', input, baseHash, validFor);
+    // The recovery path for a lost phone (issue 16): its uses are audited apart, so the owner hears of them.
+    const row = input.recovery ? (await tx.update(altLogins).set({ recovery: true }).where(eq(altLogins.id, inserted.id)).returning())[0]! : inserted;
     // A code collision with an older list of this user is ~2^-50 per pair; the unique index would reject it.
     await tx.insert(otpCodes).values(
       codes.map((c) => ({ loginId: row.id, userId: input.userId, n: c.n, codeHash: otpCodeHash(ctx, input.userId, canonicalizeGenerated(c.code, OTP_CODE_SYMBOLS)!) })),

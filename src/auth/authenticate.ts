@@ -39,6 +39,7 @@ import { findLoginUser, recordLoginFailure, recordLoginSuccess, type Attempt, ty
 import { loginsWithOpenSmsWindow, recordWindowReuse, resumeSmsWindow, smsWindowOf, useOneTimeCode, useSmsWindowCode, type WindowUse } from './login-windows.js';
 import { loginsWithPendingChallenge, startSmsChallenge, tryChallengeCode, SMS_CODE_DIGITS } from './sms-challenges.js';
 import { checkThrottle } from './throttle.js';
+import { recordRecoveryUse } from './recovery.js';
 import { useTotpCode } from './totp-logins.js';
 import type { AuthMethod, AuthRequest, AuthResult, AuthSuccess } from './types.js';
 
@@ -75,6 +76,7 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
     // Inside a 1-hour window a login is a reconnect (a session), not a new use.
     if (window && !window.first && outcome.login) return recordWindowReuse(ctx, attempt, who(outcome.user), outcome.login, outcome.method, window);
     const result = withWindow(await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method), window, outcome.smsWindowId);
+    if (outcome.login?.recovery) await recordRecoveryUse(ctx, attempt, outcome.user, outcome.login);
     if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
     return result;
   }

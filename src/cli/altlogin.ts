@@ -24,7 +24,7 @@ import { parseCommandArgs } from './args.js';
 import { UsageError, printJson, readSecretFromStdin } from './io.js';
 
 const USAGE =
-  'altlogin add NAME --kind password|otp|sms|app|totp [--restricted] [--services web,imap,smtp] [--label TEXT] [--count N] [--valid-for 1h] [--password-stdin] [--base-password-stdin] [--json] | list NAME [--json] | revoke ID';
+  'altlogin add NAME --kind password|otp|sms|app|totp [--restricted] [--services web,imap,smtp] [--label TEXT] [--count N] [--valid-for 1h] [--password-stdin] [--base-password-stdin] [--recovery] [--json] | list NAME [--json] | revoke ID';
 
 export const altloginCommand: CliCommand = {
   name: 'altlogin',
@@ -40,6 +40,7 @@ export const altloginCommand: CliCommand = {
       'password-stdin': { type: 'boolean' },
       'base-password-stdin': { type: 'boolean' },
       'valid-for': { type: 'string' },
+      recovery: { type: 'boolean' },
       json: { type: 'boolean' },
     });
     const [sub, arg, ...extra] = positionals;
@@ -54,6 +55,7 @@ export const altloginCommand: CliCommand = {
         const options = { userId: user.id, label: values.label, restricted: values.restricted ?? false, services };
         if (values['valid-for'] !== undefined && kind !== 'otp' && kind !== 'sms') throw new UsageError('--valid-for is for --kind otp or sms');
         if (values['base-password-stdin'] && kind !== 'otp') throw new UsageError('--base-password-stdin is for --kind otp');
+        if (values.recovery && kind !== 'otp') throw new UsageError('--recovery is for --kind otp');
         const validForSeconds = values['valid-for'] !== undefined ? parseValidFor(values['valid-for']) : null;
         const validity = validForSeconds ? ', each code valid for 1 hour from first use' : '';
         if (kind === 'password' || kind === 'sms') {
@@ -85,7 +87,7 @@ export const altloginCommand: CliCommand = {
         const count = values.count !== undefined ? Number(values.count) : undefined;
         if (count !== undefined && !/^\d+$/.test(values.count!)) throw new UsageError('--count must be a whole number');
         const basePassword = values['base-password-stdin'] ? await readSecretFromStdin(io.stdin) : null;
-        const { login, codes } = await createOneTimeList(ctx, { ...options, count, validForSeconds, basePassword });
+        const { login, codes } = await createOneTimeList(ctx, { ...options, count, validForSeconds, basePassword, recovery: values.recovery ?? false });
         if (values.json) return printJson(io, { id: login.id, validForSeconds, basePassword: basePassword !== null, codes });
         io.stdout.write(`One-time codes, list ${login.id} for ${user.username} (shown once; any previous list is void${validity}):\n`);
         if (basePassword) io.stdout.write('Type the base password first, then the code, with nothing between them.\n');
@@ -101,7 +103,8 @@ export const altloginCommand: CliCommand = {
           const remaining =
             (l.kind === 'otp' ? ` remaining=${l.remainingCodes}/${l.totalCodes}` : '') +
             (l.validForSeconds ? ' valid-for=1h' : '') +
-            (l.hasBasePassword ? ' base-password' : '');
+            (l.hasBasePassword ? ' base-password' : '') +
+            (l.recovery ? ' recovery' : '');
           io.stdout.write(
             `${String(l.id).padStart(5)} ${l.kind.padEnd(8)} ${JSON.stringify(l.label)} services=${l.services.join(',')}` +
               `${l.restricted ? ' restricted' : ''}${remaining} uses=${l.useCount} last-used=${l.lastUsedAt?.toISOString() ?? 'never'}\n`,

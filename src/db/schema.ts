@@ -103,6 +103,11 @@ export const altLogins = pgTable(
      * many seconds from its first use (a fixed window, for mail clients that reconnect).
      */
     validForSeconds: integer('valid_for_seconds'),
+    /**
+     * otp only: the list is the owner's recovery path for a lost phone; each use is audited as
+     * `login.recovery-used` (what the owner is notified of).
+     */
+    recovery: boolean('recovery').notNull().default(false),
     /** totp only: the authenticator app's secret, AES-256-GCM under SECRET_KEY (src/auth/totp-seal.ts). */
     totpSecret: text('totp_secret'),
     /** totp only: the last RFC 6238 time step accepted; a code is accepted only for a later step. */

@@ -131,3 +131,15 @@ describe('the login code page', () => {
     expect(text(await last!.text())).toContain('Too many failed attempts');
   });
 });
+
+describe('recovery list on Options', () => {
+  it('the one-time list form can mark the list as the recovery path, and the list says so', async () => {
+    const client = await steppedUp();
+    const page = await (await client.get('/options/alt-logins')).text();
+    const card = /action="\/options\/alt-logins\/otp">[\s\S]*?name="_csrf" value="([^"]+)"[\s\S]*?name="form_key" value="([^"]+)"/.exec(page)!;
+    const res = await client.post('/options/alt-logins/otp', { _csrf: card[1]!, form_key: card[2]!, label: 'Lost phone', count: '5', recovery: '1' });
+    expect(res.status).toBe(200);
+    expect((await listAltLogins(h.ctx, userId)).find((l) => l.label === 'Lost phone')).toMatchObject({ kind: 'otp', recovery: true });
+    expect(text(await (await client.get('/options/alt-logins')).text())).toContain('recovery list for a lost phone');
+  });
+});

@@ -22,7 +22,7 @@ export type AltLoginFormName = 'otp' | 'sms' | 'password' | 'app' | 'totp';
 export interface FailedForm {
   form: AltLoginFormName;
   error: string;
-  values: { label?: string; services?: string[]; restricted?: boolean; count?: string; validFor?: string };
+  values: { label?: string; services?: string[]; restricted?: boolean; count?: string; validFor?: string; recovery?: boolean };
 }
 
 export interface AltLoginsPageProps {
@@ -47,11 +47,12 @@ export function formatClock(d: Date): string {
 }
 
 /** The kind as the list and the print view say it: which kind, how long a code works, the base password. */
-export function describeKind(l: Pick<AltLoginSummary, 'kind' | 'validForSeconds' | 'hasBasePassword'>): string {
+export function describeKind(l: Pick<AltLoginSummary, 'kind' | 'validForSeconds' | 'hasBasePassword'> & { recovery?: boolean }): string {
   const parts: string[] = [KIND_NAMES[l.kind]];
   if (l.kind === 'otp') parts.push(l.validForSeconds ? 'each code valid for 1 hour from first use' : 'each code works once');
   if (l.kind === 'sms' && l.validForSeconds) parts.push('each code valid for 1 hour from first use');
   if (l.hasBasePassword) parts.push('base password typed first');
+  if (l.recovery) parts.push('recovery list for a lost phone: each use is reported to you');
   return parts.join(' · ');
 }
 
@@ -247,6 +248,12 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
         />
         <Field id="otp-base-confirm" label="Repeat the base password" name="base_confirm" type="password" autocomplete="new-password" />
         <RestrictedBox checked={valuesOf('otp')?.restricted} />
+        <div class="checks">
+          <label>
+            <input type="checkbox" name="recovery" value="1" checked={valuesOf('otp')?.recovery} />
+            Recovery list — my way in if I lose my phone (each use is reported to me)
+          </label>
+        </div>
       </CreateForm>
 
       <CreateForm form="sms" title="New SMS password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create SMS password">

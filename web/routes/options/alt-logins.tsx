@@ -77,7 +77,7 @@ export function createAltLoginRoutes() {
   /** What the failed form is drawn again with: everything typed but the secrets. */
   function keptValues(form: Form): FailedForm['values'] {
     const { label, restricted, services } = common(form);
-    return { label, restricted, services: services ?? [], count: field(form, 'count', 6), validFor: field(form, 'valid_for', 8) };
+    return { label, restricted, services: services ?? [], count: field(form, 'count', 6), validFor: field(form, 'valid_for', 8), recovery: field(form, 'recovery') === '1' };
   }
 
   function validFor(form: Form): number | null {
@@ -148,6 +148,7 @@ export function createAltLoginRoutes() {
         restricted,
         validForSeconds: validFor(form),
         basePassword: base || null,
+        recovery: field(form, 'recovery') === '1',
         creationKey,
         actorUserId: userId,
       });

@@ -1,0 +1,1 @@
+ALTER TABLE "alt_logins" ADD COLUMN "recovery" boolean DEFAULT false NOT NULL;
