@@ -26,7 +26,9 @@ export type FailureReason =
   | 'wrong-secret'
   | 'service-not-allowed'
   | 'sms-code-wrong'
-  | 'sms-challenge-invalid';
+  | 'sms-challenge-invalid'
+  | 'totp-code-wrong'
+  | 'totp-login-invalid';
 
 export type LoginUser = User & { groupId: number | null };
 

@@ -49,6 +49,11 @@ export type AuthFailure =
       expiresAt: Date;
       resendAfterSeconds: number;
     }
+  /**
+   * Web only: the password of an authenticator-app login was right; the app's code is asked on a second
+   * page. `lastStep` binds that page to the login's state, so it cannot be replayed after a later use.
+   */
+  | { ok: false; reason: 'totp-required'; loginId: number; lastStep: number | null }
   /** The SMS password was right but no code could be sent; message is one sentence for the user. */
   | { ok: false; reason: 'sms-unavailable'; code: ErrorCode; message: string; retryAfterSeconds?: number };
 
