@@ -90,7 +90,9 @@ export function totpCode(secret: Buffer, at: Date, digits = TOTP_DIGITS): string
  */
 export function matchTotpStep(secret: Buffer, typed: string, at: Date, lastUsedStep: number | null): number | null {
   const code = typed.replace(/\s/g, '');
-  const given = Buffer.from(code.padEnd(TOTP_DIGITS, '\0').slice(0, TOTP_DIGITS));
+  // Exactly TOTP_DIGITS bytes whatever was typed (timingSafeEqual needs equal lengths; é is two bytes).
+  const given = Buffer.alloc(TOTP_DIGITS);
+  Buffer.from(code, 'utf8').copy(given, 0, 0, TOTP_DIGITS);
   const wellFormed = new RegExp(`^\\d{${TOTP_DIGITS}}$`).test(code);
   const now = timeStep(at);
   let found: number | null = null;

@@ -106,6 +106,7 @@ describe('the login code page', () => {
     expect(page).not.toContain('Secret label');
     const [name, note] = [...client.cookies].find(([k]) => k.includes('totp_pending'))!;
     expect((await client.post('/login/app-code', { code: nowCode(secret, 2) })).status).toBe(401);
+    expect((await client.post('/login/app-code', { code: 'éééééé' })).status).toBe(401);
 
     // A note edited to another login id is refused before any code is looked at.
     const forged = new WebClient(h);

@@ -71,6 +71,8 @@ describe('accepting a code', () => {
     expect(matchTotpStep(RFC_SECRET, `${c}0`, at, null)).toBeNull();
     expect(matchTotpStep(RFC_SECRET, c.slice(0, 5), at, null)).toBeNull();
     expect(matchTotpStep(RFC_SECRET, '', at, null)).toBeNull();
+    expect(matchTotpStep(RFC_SECRET, 'éééééé', at, null)).toBeNull();
+    expect(matchTotpStep(RFC_SECRET, `${c}\u0000`, at, null)).toBeNull();
   });
 });
 
