@@ -56,11 +56,13 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
   const hit = cacheKey ? cache.get(cacheKey) : null;
   if (hit) return hit;
 
+  const queue = getVerifyQueue(ctx);
+  if (queue.full(req.ip)) return { ok: false, reason: 'busy' };
   const attempt: Attempt = { username, service: req.service, ip: req.ip };
   const user = username && username.length <= 64 ? await findLoginUser(ctx, { username }) : null;
   const knownAddress = await isKnownAddress(ctx, user?.id ?? null, req.ip);
   // A place in the verification queue first: when it is full nothing is counted or verified.
-  const ticket = getVerifyQueue(ctx).admit(req.ip, knownAddress);
+  const ticket = queue.admit(req.ip, knownAddress);
   if (!ticket) return { ok: false, reason: 'busy' };
   let outcome: Outcome;
   let generation = 0;

@@ -45,6 +45,15 @@ export class VerifyQueue {
 
   constructor(readonly limits: VerifyQueueLimits) {}
 
+  /**
+   * Whether an attempt from `ip` would be refused whoever it is for: checked before any database work, so
+   * a flood from one address costs memory operations only.
+   */
+  full(ip: string): boolean {
+    const places = this.limits.concurrent + this.limits.maxWaiting + KNOWN_ADDRESS_RESERVE;
+    return (this.admitted.get(throttleAddress(ip)) ?? 0) >= this.limits.perAddress || this.total >= places;
+  }
+
   /** A ticket, or null when this address or the whole queue is full: answer "try again" without verifying. */
   admit(ip: string, known = false): VerifyTicket | null {
     const address = throttleAddress(ip);
