@@ -100,6 +100,18 @@ const schema = z
     /** Bytes a restricted session may add (APPEND, COPY) per session and per login per day: src/restricted/budget.ts. */
     RESTRICTED_SESSION_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
     RESTRICTED_DAILY_BYTES: z.coerce.number().int().min(0).default(50 * 1024 * 1024),
+    /** Password verifications at once (about one per core), per address (running or waiting), and waiting in all. */
+    AUTH_VERIFY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+    AUTH_VERIFY_PER_ADDRESS: z.coerce.number().int().min(1).default(4),
+    AUTH_VERIFY_QUEUE: z.coerce.number().int().min(0).default(32),
+    /** Connection caps per listener (all kept under the descriptor limit at start-up: see gateway/connection-limits.ts). */
+    IMAP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(2000),
+    IMAP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+    SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(500),
+    SMTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+    WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1000),
+    /** Seconds a client has to log in, from connecting (not reset by traffic; time spent verifying is not counted). */
+    PRE_LOGIN_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(60),
   })
   .superRefine((c, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

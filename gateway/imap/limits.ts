@@ -108,3 +108,28 @@ export const CLOSE_FLUSH_TIMEOUT_MS = 5_000;
  * the pipe; 1 MiB keeps it full while bounding memory per session.
  */
 export const MAX_PENDING_OUTPUT_BYTES = 1024 * KiB;
+
+/*
+ * Before login the gateway holds far less per connection: an unauthenticated client has shown nothing,
+ * and a flood of them must not pin memory (issue #11: an unfinished ID with four 64 KiB literals held
+ * ~244 KiB per connection). After login the limits above apply.
+ */
+
+/** Bytes in one client line before login: a LOGIN with a 1024-character password fits with room to spare. */
+export const PRE_AUTH_MAX_LINE_BYTES = 8 * KiB;
+
+/** Bytes in one literal before login (a password in UTF-8 is at most 4 KiB: 1024 characters). */
+export const PRE_AUTH_MAX_LITERAL_BYTES = 4 * KiB;
+
+/** Bytes of one command before login, lines and literals together. */
+export const PRE_AUTH_MAX_COMMAND_BYTES = 8 * KiB;
+
+/** Client bytes held unread before login before the socket is paused. */
+export const PRE_AUTH_MAX_UNREAD_BYTES = 16 * KiB;
+
+/**
+ * Logins presented (LOGIN, or AUTHENTICATE with credentials) on one connection; the next one gets
+ * `* BYE`. A client with the right password needs one; guessing has to reconnect, and meet the
+ * connection caps and the throttle.
+ */
+export const MAX_LOGIN_ATTEMPTS_PER_CONNECTION = 3;

@@ -13,6 +13,8 @@ import {
   MAX_COMMAND_BYTES,
   MAX_LITERALS_PER_COMMAND,
   MAX_LITERAL_BYTES,
+  PRE_AUTH_MAX_COMMAND_BYTES,
+  PRE_AUTH_MAX_LITERAL_BYTES,
 } from './limits.js';
 import { inspectLiteralContext, parseCommand } from './parse-command.js';
 
@@ -71,7 +73,10 @@ export function planLiteral(
   }
   // literal8 carries a message body (RFC 3516): nowhere else is binary allowed.
   if (literal.binary) return refuse(tag, 'BAD', null, 'literal8 is only allowed for an APPEND message');
-  if (literal.size > MAX_LITERAL_BYTES || literal.commandBytes + literal.size > MAX_COMMAND_BYTES) {
+  const preAuth = options.state === 'not-authenticated';
+  const maxLiteral = preAuth ? PRE_AUTH_MAX_LITERAL_BYTES : MAX_LITERAL_BYTES;
+  const maxCommand = preAuth ? PRE_AUTH_MAX_COMMAND_BYTES : MAX_COMMAND_BYTES;
+  if (literal.size > maxLiteral || literal.commandBytes + literal.size > maxCommand) {
     return refuse(tag, literal.sync ? 'NO' : 'BAD', 'TOOBIG', 'Literal too large');
   }
   return { action: 'collect' };

@@ -18,7 +18,8 @@
  *     where P ≤ A is the number of SMS logins with a code waiting plus the authenticator-app (totp) logins
  *     (only tried when the secret ends in six digits).
  * So every uncached path is bounded by 1 + 1 + 2 × 5 = 12 verifications, and by 1 for users without
- * user-chosen alternates. Throttling is checked before any verification.
+ * user-chosen alternates. Each attempt is counted by the throttle before any verification (reserve, then
+ * settle: throttle.ts) and verified in the fair queue (verify-queue.ts), which answers `busy` when full.
  *
  * Timing: unknown, disabled and password-less accounts go through the same steps with an empty login list
  * and a dummy argon2 verification, so they fail in the time a wrong password takes for a user without
@@ -38,9 +39,10 @@ import { equalDigests } from './keyed-hash.js';
 import { findLoginUser, recordLoginFailure, recordLoginSuccess, type Attempt, type LoginUser } from './login-outcome.js';
 import { loginsWithOpenSmsWindow, recordWindowReuse, resumeSmsWindow, smsWindowOf, useOneTimeCode, useSmsWindowCode, type WindowUse } from './login-windows.js';
 import { loginsWithPendingChallenge, startSmsChallenge, tryChallengeCode, SMS_CODE_DIGITS } from './sms-challenges.js';
-import { checkThrottle } from './throttle.js';
 import { recordRecoveryUse } from './recovery.js';
+import { isKnownAddress, releaseReservation, reserveAttempt } from './throttle.js';
 import { useTotpCode } from './totp-logins.js';
+import { getVerifyQueue } from './verify-queue.js';
 import type { AuthMethod, AuthRequest, AuthResult, AuthSuccess } from './types.js';
 
 type AltLogin = typeof altLogins.$inferSelect;
@@ -57,20 +59,33 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
   const hit = cacheKey ? cache.get(cacheKey) : null;
   if (hit) return hit;
 
+  const queue = getVerifyQueue(ctx);
+  if (queue.full(req.ip)) return { ok: false, reason: 'busy' };
   const attempt: Attempt = { username, service: req.service, ip: req.ip };
   const user = username && username.length <= 64 ? await findLoginUser(ctx, { username }) : null;
-  const verdict = await checkThrottle(ctx, { username, ip: req.ip, userId: user?.id ?? null });
-  if (verdict.blocked) {
-    await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, groupId: user?.groupId ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: verdict.retryAfterSeconds } });
-    return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+  const knownAddress = await isKnownAddress(ctx, user?.id ?? null, req.ip);
+  // A place in the verification queue first: when it is full nothing is counted or verified.
+  const ticket = queue.admit(req.ip, knownAddress);
+  if (!ticket) return { ok: false, reason: 'busy' };
+  let outcome: Outcome;
+  let generation = 0;
+  try {
+    const reserved = await reserveAttempt(ctx, { username, ip: req.ip, knownAddress });
+    if (reserved.blocked) {
+      await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, groupId: user?.groupId ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: reserved.retryAfterSeconds } });
+      return { ok: false, reason: 'throttled', retryAfterSeconds: reserved.retryAfterSeconds };
+    }
+    attempt.reservation = reserved.reservation;
+    await ticket.turn();
+    const active = user && !user.disabled ? user : null;
+    // Taken before deciding: a change to the user's logins meanwhile keeps this result out of the cache.
+    generation = active ? cache.generation(active.id) : 0;
+    // Never hand argon2 a megabyte: an over-long secret is simply wrong, at the usual cost.
+    const secret = req.secret.length <= MAX_PASSWORD_LENGTH ? req.secret : req.secret.slice(0, MAX_PASSWORD_LENGTH);
+    outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH, req.smsWindowId);
+  } finally {
+    ticket.done();
   }
-
-  const active = user && !user.disabled ? user : null;
-  const generation = active ? cache.generation(active.id) : 0;
-  // Never hand argon2 a megabyte: an over-long secret is simply wrong, at the usual cost.
-  const secret = req.secret.length <= MAX_PASSWORD_LENGTH ? req.secret : req.secret.slice(0, MAX_PASSWORD_LENGTH);
-  const outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH, req.smsWindowId);
-
   if (outcome.kind === 'success') {
     const { window } = outcome;
     // Inside a 1-hour window a login is a reconnect (a session), not a new use.
@@ -80,7 +95,12 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
     if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
     return result;
   }
-  if (outcome.kind === 'sms' || outcome.kind === 'totp') return outcome.result;
+  if (outcome.kind === 'sms' || outcome.kind === 'totp') {
+    // The SMS or authenticator-app password was right: not a guess. (The code check that follows is
+    // throttled on its own.)
+    await releaseReservation(ctx, attempt.reservation!);
+    return outcome.result;
+  }
   const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : !user.passwordHash ? 'no-password' : 'wrong-secret';
   await recordLoginFailure(ctx, attempt, user, reason);
   return { ok: false, reason: 'failed' };

@@ -39,6 +39,8 @@ export type AuthFailure =
   /** One generic failure for unknown user, wrong secret, disabled account, login not allowed for the service. */
   | { ok: false; reason: 'failed' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
+  /** Too many logins are being verified right now (verify-queue.ts): nothing was checked; try again shortly. */
+  | { ok: false; reason: 'busy' }
   /** The SMS password was right: a code went out; only password + code (or the challenge) opens a session. */
   | {
       ok: false;

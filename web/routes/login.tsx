@@ -115,6 +115,9 @@ export function createLoginRoutes(policy: CookiePolicy) {
         return c.html(<LoginPage username={username} error={throttledText(result.retryAfterSeconds)} status="warn" />, 429);
       case 'sms-unavailable':
         return c.html(<LoginPage username={username} error={result.message} status="warn" />, 503);
+      case 'busy':
+        c.header('Retry-After', '5');
+        return c.html(<LoginPage username={username} error="Too many logins are being checked right now. Wait a few seconds and try again." status="warn" />, 503);
       default:
         return c.html(<LoginPage username={username} error={looksLikeOneTimeCode(password) ? FAILED_CODE : FAILED} />, 401);
     }
