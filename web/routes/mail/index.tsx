@@ -5,13 +5,16 @@
  */
 import { Hono } from 'hono';
 import type { WebEnv } from '../../env.js';
-import { onError } from '../../errors.js';
+import { ErrorPage, onError } from '../../errors.js';
+import { MessageGoneError } from '../../mail/message-read.js';
 import { FolderGoneError } from '../../mail/open-folder.js';
 import type { StorePool } from '../../mail/store-pool.js';
 import { requireFormToken, requireSession } from '../../middleware/session.js';
 import { createActionRoutes } from './actions.js';
 import { createFolderRoutes } from './folders.js';
 import { createListRoutes } from './list.js';
+import { createMessagePartRoutes } from './message-parts.js';
+import { createMessageRoutes } from './message.js';
 
 export function createMailRoutes(pool: StorePool) {
   const app = new Hono<WebEnv>();
@@ -19,10 +22,15 @@ export function createMailRoutes(pool: StorePool) {
   app.onError((err, c) => {
     // Deleted by another client: back to the Inbox, saying why (unless the Inbox itself is what is gone).
     if (err instanceof FolderGoneError && err.folder !== 'INBOX') return c.redirect('/mail?notice=folder-gone', 303);
+    if (err instanceof MessageGoneError) {
+      return c.html(<ErrorPage status={404} text="This message no longer exists: it was deleted or moved by another program." loggedIn />, 404);
+    }
     return onError(err, c);
   });
   app.route('/', createListRoutes(pool));
   app.route('/', createFolderRoutes(pool));
   app.route('/', createActionRoutes(pool));
+  app.route('/', createMessageRoutes(pool));
+  app.route('/', createMessagePartRoutes(pool));
   return app;
 }
