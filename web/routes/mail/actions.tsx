@@ -26,7 +26,7 @@ function selectedUids(form: Form): number[] {
 /** Where to go afterwards: a mail page of ours named by the form, else the folder. Never another site. */
 function backTo(form: Form, folder: string, notice: string, extra: Record<string, string> = {}): string {
   const back = field(form, 'back', 500);
-  const base = /^\/mail(\/[a-z-]*)?\?[^\\]*$/.test(back) && !back.startsWith('//') ? back : folderHref(folder);
+  const base = /^\/mail(\/[a-z-]+)*\?[^\\]*$/.test(back) && !back.startsWith('//') ? back : folderHref(folder);
   const q = new URLSearchParams({ notice, ...extra });
   return `${base}${base.includes('?') ? '&' : '?'}${q.toString()}`;
 }

@@ -15,6 +15,7 @@ import { createFolderRoutes } from './folders.js';
 import { createListRoutes } from './list.js';
 import { createMessagePartRoutes } from './message-parts.js';
 import { createMessageRoutes } from './message.js';
+import { createSearchRoutes } from './search.js';
 
 export function createMailRoutes(pool: StorePool) {
   const app = new Hono<WebEnv>();
@@ -32,5 +33,6 @@ export function createMailRoutes(pool: StorePool) {
   app.route('/', createActionRoutes(pool));
   app.route('/', createMessageRoutes(pool));
   app.route('/', createMessagePartRoutes(pool));
+  app.route('/', createSearchRoutes(pool));
   return app;
 }
