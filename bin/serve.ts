@@ -47,6 +47,7 @@ export const serveCommand: CliCommand = {
     try {
       const ctx = await createContext(config);
       running.unshift({ name: 'database', close: () => ctx.database.close() });
+      running.unshift({ name: 'live sessions', close: () => ctx.liveSessions.close() });
       // The first unknown-user login must not pay for building the dummy hash (timing would tell).
       await warmDummyHash(ctx.hasher);
       const housekeeping = startHousekeeping(ctx);
@@ -67,7 +68,7 @@ export const serveCommand: CliCommand = {
       io.stdout.write(
         [
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
-          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
+          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz, /readyz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
           `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           '',

@@ -35,6 +35,7 @@ export const errorCatalogue = {
   SMS_INVALID_NUMBER: 'The SMS could not be sent: fix the Mobile number on your default personality.',
   SMS_PROVIDER_DOWN: 'The SMS could not be sent right now. Please try again later.',
   UPSTREAM_UNAVAILABLE: 'The mail store is not reachable right now. Please try again later.',
+  DATABASE_UNAVAILABLE: 'Postern cannot reach its database right now. Nothing was changed; please try again in a moment.',
   FORM_CONTROL_CHARACTERS:
     'The form contained a character that cannot be typed, such as a NUL byte or another control character. Nothing was saved: remove it and try again.',
   FORBIDDEN: 'You are not allowed to do that.',

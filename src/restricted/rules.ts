@@ -25,11 +25,20 @@ export type MailAction =
   | { kind: 'change-settings' }
   | { kind: 'manage-logins' }
   | { kind: 'end-sessions' }
+  /** Run a filter (Sieve) over stored mail: it can discard or move messages. */
+  | { kind: 'run-filter' }
   | { kind: 'change-flags'; change: FlagChange; flags: readonly string[] }
   | { kind: 'append'; flags: readonly string[] }
   | { kind: 'copy' }
   | { kind: 'create-folder' }
   | { kind: 'subscribe' };
+
+/**
+ * IMAP ACL rights (RFC 4314 §2.1) that take mail away, so a restricted session never has them and is
+ * never told it has: t (set \Deleted), e (expunge), x (delete the mailbox), d (RFC 2086's combined
+ * delete right, which servers still send) and a (administer: change who may delete).
+ */
+export const RIGHTS_THAT_TAKE_AWAY = 'texda';
 
 export interface Refusal {
   /** RFC 5530 response code, also used by the web front to pick its status. */
@@ -65,6 +74,7 @@ const TAKES_AWAY: Readonly<Record<string, { text: string; reason: string }>> = {
   'change-settings': { text: 'Changing settings is disabled in this session.', reason: 'restricted.settings' },
   'manage-logins': { text: 'Managing logins is disabled in this session.', reason: 'restricted.logins' },
   'end-sessions': { text: 'Ending sessions is disabled in this session.', reason: 'restricted.sessions' },
+  'run-filter': { text: 'Running filters over stored mail is disabled in this session.', reason: 'restricted.filter' },
 };
 
 function refuse(text: string, reason: string): Refusal {

@@ -29,6 +29,7 @@ describe('what a restricted session may do', () => {
     [{ kind: 'change-settings' }, 'restricted.settings'],
     [{ kind: 'manage-logins' }, 'restricted.logins'],
     [{ kind: 'end-sessions' }, 'restricted.sessions'],
+    [{ kind: 'run-filter' }, 'restricted.filter'],
     [{ kind: 'append', flags: ['\\Deleted'] }, 'restricted.append-deleted'],
     [{ kind: 'append', flags: ['\\Seen', '\\DELETED'] }, 'restricted.append-deleted'],
     [{ kind: 'change-flags', change: 'add', flags: ['\\Deleted'] }, 'restricted.flag-deleted'],
