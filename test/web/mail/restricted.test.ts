@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuditEvents } from '../../../src/audit.js';
-import { fillMailbox, snapshotMailbox } from '../../helpers/mailstore.js';
+import { fillMailbox, snapshotMailbox, storeClient } from '../../helpers/mailstore.js';
 import { csrfIn, text, type WebClient } from '../harness.js';
 import { createMailHarness, type MailHarness } from './mail-harness.js';
 
@@ -9,8 +9,14 @@ let kiosk: WebClient;
 let html: string;
 
 beforeAll(async () => {
-  h = await createMailHarness();
+  h = await createMailHarness({ RESTRICTED_SESSION_BYTES: '1500' });
   await fillMailbox(h.mailbox, { INBOX: 3, Trash: 2, Archive: 0, Keep: 0 });
+  const store = await storeClient(h.mailbox);
+  try {
+    await store.append('Keep', `From: a@example.test\r\nSubject: Big\r\n\r\n${'x'.repeat(3000)}\r\n`);
+  } finally {
+    await store.logout();
+  }
   kiosk = await h.restricted();
   html = await (await kiosk.get('/mail')).text();
 });
@@ -52,7 +58,15 @@ describe('A restricted session in the webmail', () => {
     expect((await kiosk.post('/mail/actions', { _csrf: token, folder: 'INBOX', uid: '3', action: 'copy', target: 'Keep' })).status).toBe(303);
     const after = await snapshotMailbox(h.mailbox);
     expect(after.messages.INBOX!.find((m) => m.uid === 3)!.flags).toEqual(['\\Flagged', '\\Seen']);
-    expect(after.messages.Keep).toHaveLength(1);
+    expect(after.messages.Keep).toHaveLength(2);
     expect(after.messages.INBOX).toHaveLength(3);
+  });
+
+  it('spends the shared restricted byte budget on copies: past it a copy is refused and nothing is added', async () => {
+    const before = await snapshotMailbox(h.mailbox);
+    const res = await kiosk.post('/mail/actions', { _csrf: csrfIn(html), folder: 'Keep', uid: '1', action: 'copy', target: 'INBOX' });
+    expect(res.status).toBe(403);
+    expect(text(await res.text())).toContain('This session may not add more mail now.');
+    expect(await snapshotMailbox(h.mailbox)).toEqual(before);
   });
 });

@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import type { WebEnv } from '../../env.js';
 import { asMailAction, changeFlags, expunge, LIST_ACTIONS, moveToSpecial, transfer, type ListAction } from '../../mail/actions.js';
 import { findSpecialFolder } from '../../mail/folders.js';
+import { createWebBudgets } from '../../mail/restricted-budget.js';
 import type { StorePool } from '../../mail/store-pool.js';
 import { field, readForm, viewerOf, type Form } from '../../middleware/session.js';
 import { folderHref } from '../../views/mail-folders.js';
@@ -51,6 +52,7 @@ function confirmDelete(c: Context<WebEnv>, form: Form, folder: string, count: nu
 
 export function createActionRoutes(pool: StorePool) {
   const app = new Hono<WebEnv>();
+  const budgets = createWebBudgets();
 
   app.post('/actions', async (c) => {
     const form = await readForm(c);
@@ -81,9 +83,13 @@ export function createActionRoutes(pool: StorePool) {
       case 'undo':
         await withStore(c, pool, (client) => transfer(client, folder, uids, target, 'move'));
         return c.redirect(`${folderHref(action === 'undo' ? target : folder)}&notice=${action === 'undo' ? 'undone' : 'moved'}`, 303);
-      case 'copy':
+      case 'copy': {
+        const session = viewerOf(c).session;
+        const over = session.restricted ? await withStore(c, pool, (client) => budgets.reserveCopy(c.get('ctx'), client, session, folder, uids)) : null;
+        if (over) throw await refuseRestricted(c, over);
         await withStore(c, pool, (client) => transfer(client, folder, uids, target, 'copy'));
         return c.redirect(backTo(form, folder, 'copied'), 303);
+      }
       case 'delete': {
         if (inTrash) {
           if (!confirmed) return confirmDelete(c, form, folder, uids.length, true);
