@@ -58,7 +58,9 @@ function render(c: Context<WebEnv>, status: number, text?: string, reference?: s
 export const onError: ErrorHandler<WebEnv> = (err, c) => {
   const log = c.get('ctx')?.log;
   if (err instanceof HTTPException) {
-    return render(c, err.status, REFUSAL_TEXT[err.message]);
+    // A refusal may carry its own sentence (the restricted rule's, src/restricted/rules.ts).
+    const own = (err.cause as { text?: unknown } | undefined)?.text;
+    return render(c, err.status, REFUSAL_TEXT[err.message] ?? (typeof own === 'string' ? own : undefined));
   }
   if (isPosternError(err)) {
     const status = err.code === 'FORBIDDEN' ? 403 : err.code === 'NOT_FOUND' ? 404 : err.code === 'UPSTREAM_UNAVAILABLE' ? 503 : err.code === 'INTERNAL' ? 500 : 400;
