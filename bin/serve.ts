@@ -15,6 +15,8 @@ import { startImapGateway } from '../gateway/imap/server.js';
 import { startSmtpSubmission } from '../gateway/smtp/server.js';
 import { startDevMta } from '../src/upstream/dev-mta.js';
 import { createWebApp } from '../web/app.js';
+import { startMetricsServer } from '../web/metrics-server.js';
+import { enableProcessMetrics } from '../src/metrics/registry.js';
 
 interface Closeable {
   name: string;
@@ -52,8 +54,11 @@ export const serveCommand: CliCommand = {
       const housekeeping = startHousekeeping(ctx);
       running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
 
+      enableProcessMetrics();
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT);
       running.unshift({ name: 'web', close: () => closeServer(web.server) });
+      const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
+      if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
       running.unshift({ name: 'imap', close: () => imap.close() });
       // Without UPSTREAM_SMTP, submitted mail goes to a loopback-only MTA that delivers to local mailboxes.
@@ -70,6 +75,7 @@ export const serveCommand: CliCommand = {
           `  web   http://${hostForUrl}:${web.port}/  (health: /healthz, /readyz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
           `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
+          ...(metrics ? [`  metrics http://${config.METRICS_HOST.includes(':') ? `[${config.METRICS_HOST}]` : config.METRICS_HOST}:${metrics.port}/metrics`] : []),
           '',
         ].join('\n'),
       );

@@ -96,6 +96,11 @@ const schema = z
     ARGON2_MEMORY_KIB: z.coerce.number().int().min(8).default(65536),
     ARGON2_TIME_COST: z.coerce.number().int().min(1).default(3),
     ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(4),
+    /** Prometheus /metrics on a listener of its own (off when unset), bound to METRICS_HOST (loopback). */
+    METRICS_PORT: port.optional(),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** Also serves /metrics on the web port, to `Authorization: Bearer <token>` only (and requires it on METRICS_PORT). */
+    METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {
