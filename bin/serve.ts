@@ -15,6 +15,7 @@ import { startImapGateway } from '../gateway/imap/server.js';
 import { startSmtpSubmission } from '../gateway/smtp/server.js';
 import { startDevMta } from '../src/upstream/dev-mta.js';
 import { createWebApp } from '../web/app.js';
+import { drainWebServer } from '../web/drain.js';
 import { startMetricsServer } from '../web/metrics-server.js';
 import { enableProcessMetrics } from '../src/metrics/registry.js';
 
@@ -56,7 +57,13 @@ export const serveCommand: CliCommand = {
 
       enableProcessMetrics();
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT);
-      running.unshift({ name: 'web', close: () => closeServer(web.server) });
+      running.unshift({
+        name: 'web',
+        close: async () => {
+          const how = await drainWebServer(web.server, config.DRAIN_SECONDS * 1000);
+          ctx.log.info({ how }, 'web server stopped');
+        },
+      });
       const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
       if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });

@@ -101,6 +101,8 @@ const schema = z
     METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     /** Also serves /metrics on the web port, to `Authorization: Bearer <token>` only (and requires it on METRICS_PORT). */
     METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** On SIGTERM the web stops accepting and lets requests in flight finish for at most this long. */
+    DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(10),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {
