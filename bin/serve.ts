@@ -57,13 +57,6 @@ export const serveCommand: CliCommand = {
 
       enableProcessMetrics();
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT);
-      running.unshift({
-        name: 'web',
-        close: async () => {
-          const how = await drainWebServer(web.server, config.DRAIN_SECONDS * 1000);
-          ctx.log.info({ how }, 'web server stopped');
-        },
-      });
       const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
       if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
@@ -73,6 +66,14 @@ export const serveCommand: CliCommand = {
       if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
       const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta });
       running.unshift({ name: 'smtp', close: () => smtp.close() });
+      // Closed first, so it stops accepting at once on SIGTERM; the others keep serving while it drains.
+      running.unshift({
+        name: 'web',
+        close: async () => {
+          const how = await drainWebServer(web.server, config.DRAIN_SECONDS * 1000);
+          ctx.log.info({ how }, 'web server stopped');
+        },
+      });
 
       const hostForUrl = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
       ctx.log.info({ port: web.port }, 'web listening');
