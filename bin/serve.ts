@@ -50,6 +50,7 @@ export const serveCommand: CliCommand = {
     try {
       const ctx = await createContext(config);
       running.unshift({ name: 'database', close: () => ctx.database.close() });
+      running.unshift({ name: 'live sessions', close: () => ctx.liveSessions.close() });
       // The first unknown-user login must not pay for building the dummy hash (timing would tell).
       await warmDummyHash(ctx.hasher);
       const housekeeping = startHousekeeping(ctx);

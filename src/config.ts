@@ -109,6 +109,9 @@ const schema = z
     /** On SIGTERM the web stops accepting and lets requests in flight finish for at most this long. */
     DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(10),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
+    /** Bytes a restricted session may add (APPEND, COPY) per session and per login per day: src/restricted/budget.ts. */
+    RESTRICTED_SESSION_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
+    RESTRICTED_DAILY_BYTES: z.coerce.number().int().min(0).default(50 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

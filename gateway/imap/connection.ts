@@ -15,9 +15,10 @@ import type { AppContext } from '../../src/context.js';
 import type { SessionState } from './command-ast.js';
 import { CommandReader, type CommandReaderEvent, type FatalReason } from './command-reader.js';
 import { greetingLine, type PreAuthState } from './greeting.js';
-import { MAX_BAD_COMMANDS, MAX_PENDING_OUTPUT_BYTES, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
+import { MAX_BAD_COMMANDS, MAX_PENDING_OUTPUT_BYTES, MAX_REFUSED_COMMANDS, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
 import { planLiteral } from './literal-plan.js';
 import { parseCommand } from './parse-command.js';
+import { type Refusal, refusalLine } from './refusal.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -68,6 +69,7 @@ export class ImapConnection {
   private pumping = false;
   private closed = false;
   private badCommands = 0;
+  private refusedCommands = 0;
   private paused = 0;
 
   private readonly onData = (chunk: Buffer) => {
@@ -149,8 +151,17 @@ export class ImapConnection {
 
   /** Answers BAD and counts it: a client that keeps sending what we cannot accept is cut off. */
   bad(tag: string | null, text: string): void {
-    this.reply(tag, `BAD ${text}`);
-    if (++this.badCommands >= MAX_BAD_COMMANDS) this.finish('* BYE Too many invalid commands');
+    this.refuse(tag, { status: 'BAD', code: null, text });
+  }
+
+  /**
+   * The one way a command is refused. BADs and restricted-policy refusals are counted: a client that
+   * keeps sending what we cannot accept, or keeps trying what its session may not do, is cut off.
+   */
+  refuse(tag: string | null, refusal: Refusal): void {
+    this.write(refusalLine(tag, refusal));
+    if (refusal.status === 'BAD' && ++this.badCommands >= MAX_BAD_COMMANDS) this.finish('* BYE Too many invalid commands');
+    else if (refusal.reason && ++this.refusedCommands >= MAX_REFUSED_COMMANDS) this.finish('* BYE Too many refused commands');
   }
 
   /** Stops reading commands until proceed(): a command is in progress. */
@@ -286,7 +297,7 @@ export class ImapConnection {
         return;
       case 'command': {
         const parsed = parseCommand(event.parts);
-        if (!parsed.ok) this.bad(parsed.tag, `${parsed.code ? `[${parsed.code}] ` : ''}${parsed.text}`);
+        if (!parsed.ok) this.refuse(parsed.tag, { status: 'BAD', code: parsed.code, text: parsed.text });
         else if (this.state === 'not-authenticated') handlePreAuthCommand(this, parsed.command);
         else this.relay!.onCommand(parsed.command);
         return;
@@ -320,8 +331,6 @@ export class ImapConnection {
       this.bad(plan.command.tag, 'Log in first');
       return;
     }
-    const text = `${plan.code ? `[${plan.code}] ` : ''}${plan.text}`;
-    if (plan.status === 'BAD') this.bad(plan.tag, text);
-    else this.reply(plan.tag, `NO ${text}`);
+    this.refuse(plan.tag, { status: plan.status, code: plan.code, text: plan.text });
   }
 }

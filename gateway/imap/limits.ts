@@ -50,9 +50,20 @@ export const MAX_LITERALS_PER_COMMAND = 32;
 export const MAX_BAD_COMMANDS = 20;
 
 /**
- * Largest non-synchronizing literal `{n+}` accepted: LITERAL- (RFC 7888 §5), which IMAP4rev2
- * includes (RFC 9051 §4.3). We advertise LITERAL-, not LITERAL+, so a client cannot make us read an
- * unbounded literal we did not agree to.
+ * Commands a restricted session may have refused by its policy (NO [NOPERM], over budget) before the
+ * connection is closed. No mail client needs more than a few (a user pressing Delete); a script that
+ * floods refusals is cut off here, and its refusals are audited as a few counted rows.
+ */
+export const MAX_REFUSED_COMMANDS = 20;
+
+/** Milliseconds between the aggregated audit rows of a long session's refusals (refusal-audit.ts). */
+export const REFUSAL_AUDIT_FLUSH_MS = 5 * 60_000;
+
+/**
+ * Largest non-synchronizing literal `{n+}` accepted before login: LITERAL- (RFC 7888 §5), which
+ * IMAP4rev2 includes (RFC 9051 §4.3), so that nobody can make us read much without logging in.
+ * After login the gateway offers LITERAL+: a larger `{n+}` than a limit allows is read and dropped
+ * (never held), then refused, and the stream stays in step.
  */
 export const LITERAL_MINUS_MAX = 4096;
 

@@ -55,8 +55,11 @@ export function planLiteral(
   if (!isAllowedInState(spec, options.state)) return refuse(tag, 'BAD', null, `${spec.name} is not valid in this state`);
   if (spec.maxArgs === 0) return refuse(tag, 'BAD', null, `${spec.name} takes no arguments`);
   if (literal.index >= MAX_LITERALS_PER_COMMAND) return refuse(tag, 'BAD', 'LIMIT', 'Too many literals');
-  // LITERAL- (RFC 7888 §5): a larger {n+} is answered with a tagged BAD [TOOBIG].
-  if (!literal.sync && literal.size > LITERAL_MINUS_MAX) return refuse(tag, 'BAD', 'TOOBIG', 'Non-synchronizing literal too large');
+  // Before login LITERAL- (RFC 7888 §5): a larger {n+} is answered with a tagged BAD [TOOBIG]. After
+  // login LITERAL+: the limits below apply to {n+} as to {n}, and a refused {n+} is read and dropped.
+  if (!literal.sync && literal.size > LITERAL_MINUS_MAX && options.state === 'not-authenticated') {
+    return refuse(tag, 'BAD', 'TOOBIG', 'Non-synchronizing literal too large');
+  }
 
   const isMessage = spec.messageArg !== null && context.depth === 0 && context.argIndex >= spec.messageArg;
   if (isMessage) {

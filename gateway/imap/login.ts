@@ -51,7 +51,7 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   const target = { host, port, tls };
   const { upstreamPool: pool, sessionCache } = conn.settings;
   const parkKey = sessionCache ? sessionKey(target, login, result.restricted, conn.remoteIp) : null;
-  let session = parkKey ? sessionCache!.take(parkKey) : null;
+  let session = parkKey ? await sessionCache!.takeSettled(parkKey) : null;
   if (!session) {
     try {
       session = await openUpstream(target, login, conn.remoteIp, undefined, pool?.take() ?? null);

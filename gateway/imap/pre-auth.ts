@@ -17,9 +17,7 @@ export function handlePreAuthCommand(conn: ImapConnection, command: Command): vo
   const { tag } = command;
   const verdict = decideCommand(command, { state: 'not-authenticated', restricted: false });
   if (verdict.action === 'refuse') {
-    const text = `${verdict.code ? `[${verdict.code}] ` : ''}${verdict.text}`;
-    if (verdict.status === 'BAD') conn.bad(tag, text);
-    else conn.reply(tag, `NO ${text}`);
+    conn.refuse(tag, verdict.refusal);
     return;
   }
   switch (command.name) {

@@ -9,18 +9,24 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type net from 'node:net';
-import { audit } from '../../src/audit.js';
 import type { AuthSuccess } from '../../src/auth/types.js';
-import { safeText } from './auth-replies.js';
+import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
+import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
 import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
-import type { Command } from './command-ast.js';
+import { RIGHTS_RESPONSES, restrictRights } from './rights-filter.js';
+import type { Arg, Command } from './command-ast.js';
 import type { CommandReaderEvent } from './command-reader.js';
 import { findCommand } from './command-table.js';
 import type { ImapConnection } from './connection.js';
 import { parseCommand } from './parse-command.js';
 import { type ResponseEvent, ResponseReader } from './response-reader.js';
 import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
-import { type PolicyVerdict, decideCommand } from './session-policy.js';
+import type { PolicyVerdict } from './restricted-policy.js';
+import { decideCommand } from './session-policy.js';
+import { type CopyProbe, copyProbeCommand, readProbeFetch, uidSet } from './copy-probe.js';
+import type { Refusal } from './refusal.js';
+import { RefusalAudit } from './refusal-audit.js';
+import { changesSessionState, stateAfter } from './session-effects.js';
 import type { UpstreamSession } from './upstream.js';
 import type { RecyclingSocket } from './read-buffers.js';
 import { CRLF } from './syntax.js';
@@ -47,6 +53,8 @@ interface InFlight {
   idle: 'no' | 'starting' | 'idling' | 'done-sent';
   invalidDone: boolean;
   append: AppendState | null;
+  /** A restricted COPY's size probe (copy-probe.ts): its answers are read here, not relayed. */
+  probe: CopyProbe | null;
 }
 
 const LOST = '* BYE [UNAVAILABLE] Lost the connection to the mail store';
@@ -63,8 +71,15 @@ export class Relay {
   private closed = false;
   /** The client logged out and the store session was handed on (parked or logged out): never cut it here. */
   private handedOff = false;
-  /** An ENABLE reached the store: the session has extensions on that a new client did not ask for. */
-  private enabledExtensions = false;
+  /**
+   * A command that changes store-session state (ENABLE, an implicit CONDSTORE/QRESYNC, a saved search:
+   * session-effects.ts) reached the store: the session differs from a fresh one and is never reused.
+   */
+  private sessionStateChanged = false;
+  /** Restricted sessions: refusals, counted into a few audit rows (refusal-audit.ts). */
+  private readonly refusals: RefusalAudit;
+  /** Restricted sessions: what APPEND and COPY may still add (src/restricted/budget.ts). */
+  private readonly budget: SessionBudget;
 
   private readonly onUpstreamChunk = (chunk: Buffer) => this.onUpstreamData(chunk);
   private readonly onUpstreamDrain = () => this.conn.pauseUpstreamInput(false);
@@ -85,6 +100,9 @@ export class Relay {
     this.capabilities = session.capabilities;
     this.capabilityOptions = { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted };
     this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
+    this.refusals = new RefusalAudit(conn.ctx, { userId: auth.userId, loginId: auth.loginId, ip: conn.remoteIp });
+    const { config } = conn.ctx;
+    this.budget = new SessionBudget({ sessionBytes: config.RESTRICTED_SESSION_BYTES, dailyBytes: config.RESTRICTED_DAILY_BYTES });
   }
 
   /** Starts reading the store; `leftover` is what the login exchange read past its end. */
@@ -109,7 +127,13 @@ export class Relay {
 
   destroy(): void {
     this.closed = true;
+    void this.refusals.flush();
     if (!this.handedOff) this.upstream.destroy();
+  }
+
+  /** Resolves once the session's refusal counts are in the audit log (tests, shutdown). */
+  auditFlushed(): Promise<void> {
+    return this.refusals.flush();
   }
 
   onClientDrain(): void {
@@ -120,8 +144,8 @@ export class Relay {
   onCommand(command: Command): void {
     const verdict = decideCommand(command, { state: this.conn.state, restricted: this.auth.restricted });
     const toSend = this.applyVerdict(command, verdict);
-    if (toSend?.name === 'ENABLE') this.enabledExtensions = true;
     if (toSend?.name === 'LOGOUT') this.logOut(toSend.tag);
+    else if (toSend && this.auth.restricted && (toSend.name === 'COPY' || toSend.name === 'UID COPY')) this.probeCopy(toSend);
     else if (toSend) this.send(toSend, null);
   }
 
@@ -133,8 +157,17 @@ export class Relay {
     const verdict = decideCommand(planned, { state: this.conn.state, restricted: this.auth.restricted });
     const toSend = this.applyVerdict(planned, verdict);
     // Refused: a {n} literal will not come, a {n+} one is read and dropped (never taken for commands).
-    if (toSend) this.send(toSend, { planned, clientSync, phase: 'upstream', held: null });
-    else this.conn.reader.refuseLiteral();
+    if (!toSend) {
+      this.conn.reader.refuseLiteral();
+      return;
+    }
+    const append: AppendState = { planned, clientSync, phase: 'upstream', held: null };
+    if (!this.auth.restricted) {
+      this.send(toSend, append);
+      return;
+    }
+    const size = toSend.args.find((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
+    this.withBudget(toSend, size, () => this.send(toSend, append), () => this.conn.reader.refuseLiteral());
   }
 
   /** Reader events while the APPEND message streams: chunks, its end, then the command's CRLF. */
@@ -186,7 +219,8 @@ export class Relay {
     const up = this.upstream;
     const cache = this.conn.settings.sessionCache;
     const selected = this.conn.state === 'selected';
-    const reusable = cache !== null && this.parkKey !== null && !this.enabledExtensions && this.responses.atBoundary;
+    const reusable = cache !== null && this.parkKey !== null && !this.sessionStateChanged && this.responses.atBoundary;
+    void this.refusals.flush();
     this.handedOff = true;
     this.closed = true;
     up.off('data', this.onUpstreamChunk);
@@ -200,7 +234,7 @@ export class Relay {
     this.conn.uncork();
     this.conn.finish();
     if (!reusable) logOutStore(up, tag);
-    else if (selected) void unselectThenPark(cache, this.parkKey!, up, this.capabilities);
+    else if (selected) unselectThenPark(cache, this.parkKey!, up, this.capabilities);
     else cache.park(this.parkKey!, up, this.capabilities);
   }
 
@@ -219,41 +253,76 @@ export class Relay {
         conn.reply(command.tag, `OK ${verdict.text}`);
         return null;
       case 'refuse':
-        this.refuse(command, verdict);
+        this.refuse(command, verdict.refusal);
         return null;
     }
   }
 
-  private refuse(command: Command, verdict: Extract<PolicyVerdict, { action: 'refuse' }>): void {
-    const conn = this.conn;
-    const code = verdict.code ? `[${verdict.code}] ` : '';
-    if (verdict.status === 'BAD') {
-      conn.bad(command.tag, `${code}${safeText(verdict.text)}`);
+  /** Answers a refusal; restricted-policy refusals are counted for the audit and the session's limit. */
+  private refuse(command: Command, refusal: Refusal): void {
+    if (!refusal.reason || !this.auth.restricted) {
+      this.conn.refuse(command.tag, refusal);
       return;
     }
-    if (verdict.code !== 'NOPERM' || !this.auth.restricted) {
-      conn.reply(command.tag, `NO ${code}${safeText(verdict.text)}`);
-      return;
-    }
-    // Recorded before answering, so the log is complete when the client sees the refusal. Only the
-    // command name: arguments may carry anything the client typed.
-    const line = `NO [NOPERM] Restricted login: ${safeText(verdict.text)}`;
-    conn.wait();
-    audit(conn.ctx.db, {
-      event: 'imap.command-blocked',
-      userId: this.auth.userId,
-      ip: conn.remoteIp,
-      service: 'imap',
-      details: { command: command.name, loginId: this.auth.loginId },
-    })
-      .catch((error: unknown) => conn.ctx.log.error({ err: error }, 'audit of a blocked IMAP command failed'))
-      .finally(() => {
-        conn.reply(command.tag, line);
-        conn.proceed();
-      });
+    this.refusals.record(refusal.reason, command.name);
+    this.conn.refuse(command.tag, { ...refusal, text: `Restricted login: ${refusal.text}` });
   }
 
-  private send(command: Command, append: AppendState | null): void {
+  private refuseByRule(command: Command, refusal: RuleRefusal): void {
+    this.refuse(command, { status: 'NO', ...refusal });
+  }
+
+  /** Runs `go` once `bytes` are granted from the restricted budget; otherwise `refused`, then the refusal. */
+  private withBudget(command: Command, bytes: number, go: () => void, refused: () => void = () => undefined): void {
+    const conn = this.conn;
+    conn.wait();
+    reserveAddedBytes(conn.ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, bytes).then(
+      (refusal) => {
+        if (this.closed) return;
+        if (!refusal) return go();
+        refused();
+        this.refuseByRule(command, refusal);
+        conn.proceed();
+      },
+      (error: unknown) => {
+        conn.ctx.log.error({ err: error }, 'restricted budget check failed');
+        if (this.closed) return;
+        refused();
+        conn.refuse(command.tag, { status: 'NO', code: 'UNAVAILABLE', text: 'Try again later' });
+        conn.proceed();
+      },
+    );
+  }
+
+  /**
+   * A restricted COPY is charged the size of what it copies: first a FETCH of the messages' UIDs and
+   * sizes (answered to us, not the client), then the budget, then `UID COPY` of exactly those UIDs,
+   * so mail arriving in between is neither copied nor uncharged (copy-probe.ts).
+   */
+  private probeCopy(command: Command): void {
+    this.send(copyProbeCommand(command), null, { copy: command, uids: [], bytes: 0 });
+  }
+
+  private afterProbe(probe: CopyProbe, status: string, text: Buffer, end: string): void {
+    const { copy } = probe;
+    if (status !== 'OK') {
+      // The set did not fetch (no such message, bad set): the client gets the store's answer.
+      this.forward(text, end);
+      this.conn.proceed();
+      return;
+    }
+    if (probe.uids.length === 0) {
+      this.conn.reply(copy.tag, 'OK No messages copied');
+      this.conn.proceed();
+      return;
+    }
+    const mailbox = copy.args[1]!;
+    const exact: Command = { tag: copy.tag, name: 'UID COPY', args: [{ type: 'sequence-set', value: uidSet(probe.uids) }, mailbox] };
+    this.withBudget(copy, probe.bytes, () => this.send(exact, null));
+  }
+
+  private send(command: Command, append: AppendState | null, probe: CopyProbe | null = null): void {
+    if (changesSessionState(command)) this.sessionStateChanged = true;
     this.inFlight = {
       tag: command.tag,
       name: command.name,
@@ -263,6 +332,7 @@ export class Relay {
       idle: 'no',
       invalidDone: false,
       append,
+      probe,
     };
     this.conn.wait();
     this.runSegments();
@@ -337,6 +407,14 @@ export class Relay {
         this.forward(filterCapabilityText(text, this.capabilityOptions), end);
         return;
       }
+      if (this.inFlight?.probe && head.keyword === 'FETCH' && end === 'response-end' && readProbeFetch(this.inFlight.probe, text)) return;
+      if (this.capabilityOptions.restricted && head.keyword && RIGHTS_RESPONSES.has(head.keyword)) {
+        // Rights must be rewritten whole; one we cannot read (a literal in it) is not relayed.
+        const line = end === 'response-end' ? restrictRights(head.keyword, text.toString('latin1')) : null;
+        if (line === null) return this.fail(UNREADABLE);
+        this.forward(Buffer.from(line, 'latin1'), end);
+        return;
+      }
       this.forward(text, end);
       return;
     }
@@ -360,6 +438,11 @@ export class Relay {
     // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
     if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
     if (f.idle === 'idling') this.conn.reader.endIdle(); // the store ended the IDLE before any DONE
+    if (f.probe) {
+      this.inFlight = null;
+      this.afterProbe(f.probe, head.status!, text, end);
+      return;
+    }
     if (f.invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
     else this.forward(carriesCapabilities(text) ? filterCapabilityText(text, this.capabilityOptions) : text, end);
     this.complete(f, head.status!);
@@ -375,13 +458,7 @@ export class Relay {
     // The store refused the APPEND before asking for its message: the client's literal is not wanted.
     if (f.append?.phase === 'upstream') this.conn.reader.refuseLiteral();
     const conn = this.conn;
-    if (f.name === 'SELECT' || f.name === 'EXAMINE') {
-      // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
-      if (status === 'OK') conn.state = 'selected';
-      else if (status === 'NO') conn.state = 'authenticated';
-    } else if ((f.name === 'CLOSE' || f.name === 'UNSELECT') && status === 'OK') {
-      conn.state = 'authenticated';
-    }
+    conn.state = stateAfter(f.name, status, conn.state);
     conn.proceed();
   }
 

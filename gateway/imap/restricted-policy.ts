@@ -1,42 +1,59 @@
 /**
- * The restricted-session rule, in one module: which parsed commands may reach the store in a
- * session that must not destroy mail. An allow-list: a command missing from RESTRICTED_RULES is
- * refused, so a command added to the table later is refused until someone decides otherwise.
+ * The restricted-session policy of the IMAP gateway: each parsed command is translated into the
+ * protocol-neutral `MailAction` of src/restricted/rules.ts and judged there, so the webmail and the
+ * gateway follow one rule ("add, never take away"). What stays here is IMAP's own business: reading
+ * the command strictly (flags as atoms only, the one STORE modifier we know, any spelling Dovecot
+ * accepts: docs/imap-security.md), and the allow-list of commands that take nothing away.
+ *
+ * An allow-list: a command missing from RESTRICTED_RULES is refused, so a command added to the
+ * table later is refused until someone decides otherwise.
  */
+import { type MailAction, restrictedRefusal } from '../../src/restricted/rules.js';
 import { type Arg, type Command, astringValue } from './command-ast.js';
+import type { Refusal } from './refusal.js';
 
 export type PolicyVerdict =
   | { action: 'allow' }
   /** Relay `command` instead (same tag). */
   | { action: 'rewrite'; command: Command; reason: string }
   /** Answer `tag status [code] text` and relay nothing. */
-  | { action: 'refuse'; status: 'NO' | 'BAD'; code: string | null; text: string }
+  | { action: 'refuse'; refusal: Refusal }
   /** Answer locally: each `untagged` line as `* line`, then `tag OK text`. Relay nothing. */
   | { action: 'respond'; untagged: string[]; text: string };
 
-type Rule = 'allow' | { refuse: string } | ((command: Command) => PolicyVerdict);
+/** A command's meaning for the rule, or a verdict when the gateway cannot read it strictly. */
+type Rule = 'allow' | MailAction | ((command: Command) => MailAction | PolicyVerdict);
 
 const ALLOW: PolicyVerdict = { action: 'allow' };
 
-function noPermission(text: string): PolicyVerdict {
+function noPermission(text: string, reason: string): PolicyVerdict {
   // NOPERM (RFC 5530 §3): the session lacks the right, not the syntax.
-  return { action: 'refuse', status: 'NO', code: 'NOPERM', text };
+  return { action: 'refuse', refusal: { status: 'NO', code: 'NOPERM', text, reason } };
 }
-
-/** System flags a restricted session may set. \Deleted is the one that matters; \Recent cannot be stored. */
-const SETTABLE_SYSTEM_FLAGS = new Set(['\\SEEN', '\\ANSWERED', '\\FLAGGED', '\\DRAFT']);
 
 /** STORE item names: FLAGS (replace), +FLAGS (add), -FLAGS (remove), each with .SILENT (RFC 9051 §6.4.6). */
 const FLAG_ITEM = /^([+-]?)FLAGS(?:\.SILENT)?$/;
 
 /**
- * STORE and UID STORE: refuse anything that could set \Deleted, in any spelling Dovecot accepts
- * (imap-gateway-notes: +FLAGS or FLAGS, .SILENT, with or without parentheses, any case, the item
- * name quoted or as a literal, an UNCHANGEDSINCE modifier first). The check is positive: only
- * FLAGS items, only atom flags, and when adding or replacing only the four harmless system flags
- * or keywords. Replacing flags may clear \Deleted, and -FLAGS only removes: both leave mail intact.
+ * Flags as the rule sees them, or null when one is not an atom: keywords and system flags are atoms
+ * (RFC 9051 §9 `flag`); a string could be read as a flag by a lenient store, so it is refused rather
+ * than interpreted.
  */
-function checkStore(command: Command): PolicyVerdict {
+function atomFlags(flags: readonly Arg[]): string[] | null {
+  const values: string[] = [];
+  for (const flag of flags) {
+    if (flag.type !== 'atom') return null;
+    values.push(flag.value);
+  }
+  return values;
+}
+
+/**
+ * STORE and UID STORE, in any spelling Dovecot accepts (docs/imap-security.md: +FLAGS or FLAGS,
+ * .SILENT, with or without parentheses, any case, the item name quoted or as a literal, an
+ * UNCHANGEDSINCE modifier first), become a flag change for the rule. Anything else is refused.
+ */
+function storeAction(command: Command): MailAction | PolicyVerdict {
   const args = command.args;
   let i = 1;
   const modifiers = args[i];
@@ -44,24 +61,25 @@ function checkStore(command: Command): PolicyVerdict {
     // RFC 7162 §3.1.3: (UNCHANGEDSINCE mod-sequence) is the only STORE modifier we know.
     const [name, value, ...rest] = modifiers.items;
     if (rest.length > 0 || astringValue(name)?.toUpperCase() !== 'UNCHANGEDSINCE' || value?.type !== 'number') {
-      return noPermission('Unknown STORE modifier');
+      return noPermission('Unknown STORE modifier', 'restricted.store-modifier');
     }
     i++;
   }
   const item = FLAG_ITEM.exec(astringValue(args[i])?.toUpperCase() ?? '');
-  if (!item) return noPermission('Only flag changes are allowed in this session');
+  if (!item) return noPermission('Only flag changes are allowed in this session', 'restricted.store-item');
   const flagArgs = args.slice(i + 1);
-  const flags: Arg[] = flagArgs.length === 1 && flagArgs[0]!.type === 'list' ? flagArgs[0]!.items : flagArgs;
-  for (const flag of flags) {
-    // Keywords and system flags are atoms (RFC 9051 §9 `flag`); a string could be read as a flag by
-    // a lenient store, so it is refused rather than interpreted.
-    if (flag.type !== 'atom') return noPermission('Flags must be atoms');
-    if (item[1] === '-' || !flag.value.startsWith('\\')) continue;
-    if (!SETTABLE_SYSTEM_FLAGS.has(flag.value.toUpperCase())) {
-      return noPermission(`Setting ${flag.value} is not allowed in this session`);
-    }
-  }
-  return ALLOW;
+  const flags = atomFlags(flagArgs.length === 1 && flagArgs[0]!.type === 'list' ? flagArgs[0]!.items : flagArgs);
+  if (!flags) return noPermission('Flags must be atoms', 'restricted.flag-syntax');
+  const change = item[1] === '+' ? 'add' : item[1] === '-' ? 'remove' : 'replace';
+  return { kind: 'change-flags', change, flags };
+}
+
+/** APPEND mailbox [(flags)] [date] message: the flags are what the rule judges. */
+function appendAction(command: Command): MailAction | PolicyVerdict {
+  const list = command.args[1]?.type === 'list' ? command.args[1].items : [];
+  const flags = atomFlags(list);
+  if (!flags) return noPermission('Flags must be atoms', 'restricted.flag-syntax');
+  return { kind: 'append', flags };
 }
 
 /**
@@ -72,7 +90,7 @@ function closeAsUnselect(command: Command): PolicyVerdict {
   return { action: 'rewrite', command: { tag: command.tag, name: 'UNSELECT', args: [] }, reason: 'CLOSE would expunge' };
 }
 
-/** The verdict for each command name in a restricted session. Missing names are refused. */
+/** What each command name means in a restricted session. Missing names are refused. */
 export const RESTRICTED_RULES: Readonly<Record<string, Rule>> = {
   CAPABILITY: 'allow',
   NOOP: 'allow',
@@ -81,14 +99,10 @@ export const RESTRICTED_RULES: Readonly<Record<string, Rule>> = {
   ENABLE: 'allow',
   SELECT: 'allow',
   EXAMINE: 'allow',
-  CREATE: 'allow',
-  SUBSCRIBE: 'allow',
-  UNSUBSCRIBE: 'allow',
   LIST: 'allow',
   LSUB: 'allow',
   NAMESPACE: 'allow',
   STATUS: 'allow',
-  APPEND: 'allow',
   IDLE: 'allow',
   CHECK: 'allow',
   UNSELECT: 'allow',
@@ -96,8 +110,6 @@ export const RESTRICTED_RULES: Readonly<Record<string, Rule>> = {
   'UID SEARCH': 'allow',
   FETCH: 'allow',
   'UID FETCH': 'allow',
-  COPY: 'allow',
-  'UID COPY': 'allow',
   SORT: 'allow',
   'UID SORT': 'allow',
   THREAD: 'allow',
@@ -110,31 +122,49 @@ export const RESTRICTED_RULES: Readonly<Record<string, Rule>> = {
   LISTRIGHTS: 'allow',
   MYRIGHTS: 'allow',
   GETMETADATA: 'allow',
-  STORE: checkStore,
-  'UID STORE': checkStore,
   CLOSE: closeAsUnselect,
-  // Named refusals, for clearer answers and logs; the default would refuse them anyway.
-  EXPUNGE: { refuse: 'EXPUNGE removes every message flagged \\Deleted' },
-  'UID EXPUNGE': { refuse: 'UID EXPUNGE removes messages' },
-  MOVE: { refuse: 'MOVE removes the source messages' },
-  'UID MOVE': { refuse: 'MOVE removes the source messages' },
-  DELETE: { refuse: 'DELETE removes a mailbox and its messages' },
-  RENAME: { refuse: 'RENAME moves a mailbox away' },
-  SETACL: { refuse: 'SETACL changes who may delete' },
-  DELETEACL: { refuse: 'DELETEACL changes who may delete' },
-  SETMETADATA: { refuse: 'SETMETADATA can delete entries or install scripts' },
-  SETQUOTA: { refuse: 'SETQUOTA can make mail bounce' },
-  REPLACE: { refuse: 'REPLACE expunges the original message' },
-  'UID REPLACE': { refuse: 'REPLACE expunges the original message' },
-  RESETKEY: { refuse: 'RESETKEY voids URLAUTH URLs' },
-  FILTER: { refuse: 'FILTER runs Sieve over stored mail' },
+  // Judged by src/restricted/rules.ts.
+  CREATE: { kind: 'create-folder' },
+  SUBSCRIBE: { kind: 'subscribe' },
+  UNSUBSCRIBE: { kind: 'unsubscribe' },
+  APPEND: appendAction,
+  COPY: { kind: 'copy' },
+  'UID COPY': { kind: 'copy' },
+  STORE: storeAction,
+  'UID STORE': storeAction,
+  EXPUNGE: { kind: 'expunge' },
+  'UID EXPUNGE': { kind: 'expunge' },
+  MOVE: { kind: 'move-out' },
+  'UID MOVE': { kind: 'move-out' },
+  DELETE: { kind: 'delete-folder' },
+  RENAME: { kind: 'rename-folder' },
+  SETACL: { kind: 'change-access' },
+  DELETEACL: { kind: 'change-access' },
+  // RESETKEY voids the URLAUTH URLs others were given: access, not mail.
+  RESETKEY: { kind: 'change-access' },
+  // NIL deletes an entry; with imapsieve an entry can install a script that discards mail.
+  SETMETADATA: { kind: 'change-settings' },
+  // A lower quota makes new mail bounce.
+  SETQUOTA: { kind: 'change-settings' },
+  REPLACE: { kind: 'replace-message' },
+  'UID REPLACE': { kind: 'replace-message' },
+  FILTER: { kind: 'run-filter' },
 };
+
+/** The rule's answer as the gateway's verdict: IMAP words for the refusal, the rule's reason for the audit. */
+function judge(command: Command, action: MailAction): PolicyVerdict {
+  const refusal = restrictedRefusal(action);
+  if (!refusal) return ALLOW;
+  // Command refusals name the command ("EXPUNGE: Deleting mail is disabled…"); flag refusals name the flag.
+  const named = action.kind === 'change-flags' || action.kind === 'append' ? refusal.text : `${command.name}: ${refusal.text}`;
+  return { action: 'refuse', refusal: { status: 'NO', code: refusal.code, text: named, reason: refusal.reason } };
+}
 
 /** Decides whether a parsed command may pass in a restricted (mail-preserving) session. */
 export function checkRestrictedCommand(command: Command): PolicyVerdict {
   const rule = Object.hasOwn(RESTRICTED_RULES, command.name) ? RESTRICTED_RULES[command.name] : undefined;
-  if (rule === undefined) return noPermission(`${command.name} is not allowed in this session`);
+  if (rule === undefined) return noPermission(`${command.name} is not allowed in this session`, 'restricted.command');
   if (rule === 'allow') return ALLOW;
-  if (typeof rule === 'function') return rule(command);
-  return noPermission(`${rule.refuse}: not allowed in this session`);
+  const meaning = typeof rule === 'function' ? rule(command) : rule;
+  return 'action' in meaning ? meaning : judge(command, meaning);
 }

@@ -10,7 +10,9 @@
  *   logged that address at login, from our ID).
  * - Only sessions in a state any new session could be in are parked: no command in flight, nothing
  *   unread, no mailbox selected (the relay sends UNSELECT first, never CLOSE: nothing is expunged), and
- *   no ENABLE ever sent (extensions cannot be turned off again).
+ *   no command ever sent that leaves state behind (session-effects.ts: ENABLE, CONDSTORE/QRESYNC turned
+ *   on implicitly by a MODSEQ item or key, a CHANGEDSINCE/UNCHANGEDSINCE modifier or a select parameter,
+ *   a saved search; none can be turned off again).
  * - A parked session that hears anything from the store, or is parked longer than the reuse window,
  *   is logged out; at most MAX_PARKED_SESSIONS are kept, one per key, oldest dropped first.
  */
@@ -37,6 +39,8 @@ export function sessionKey(target: UpstreamTarget, identity: UpstreamIdentity, r
 
 export class UpstreamSessionCache {
   private readonly parked = new Map<string, Parked>();
+  /** Sessions on their way to being parked (UNSELECT in flight), so a quick reconnect waits for them. */
+  private readonly arriving = new Map<string, Promise<void>>();
 
   constructor(
     /** How long a session waits for its next login. */
@@ -48,6 +52,23 @@ export class UpstreamSessionCache {
   take(key: string): UpstreamSession | null {
     const entry = this.unpark(key);
     return entry ? { socket: entry.socket, capabilities: entry.capabilities, leftover: Buffer.alloc(0) } : null;
+  }
+
+  /**
+   * take(), once a session still leaving its mailbox for this key is parked or dropped: a client that
+   * reconnects right after LOGOUT gets the session its last one left, not a second store login.
+   */
+  async takeSettled(key: string): Promise<UpstreamSession | null> {
+    await this.arriving.get(key);
+    return this.take(key);
+  }
+
+  /** Registers a session that will be parked (or dropped) when `settled` resolves. */
+  parkWhen(key: string, settled: Promise<void>): void {
+    const done = settled.finally(() => {
+      if (this.arriving.get(key) === done) this.arriving.delete(key);
+    });
+    this.arriving.set(key, done);
   }
 
   /** Keeps a logged-in, quiet, unselected session for the next login with this key. */
@@ -110,7 +131,11 @@ const UNSELECT_TIMEOUT_MS = 5_000;
  * Leaves the selected mailbox (UNSELECT: RFC 3691, nothing expunged), then parks the session. Any
  * doubt — a refusal, a literal, bytes after the answer, no answer in time — and it is logged out.
  */
-export async function unselectThenPark(cache: UpstreamSessionCache, key: string, socket: net.Socket, capabilities: string[]): Promise<void> {
+export function unselectThenPark(cache: UpstreamSessionCache, key: string, socket: net.Socket, capabilities: string[]): void {
+  cache.parkWhen(key, unselect(cache, key, socket, capabilities));
+}
+
+async function unselect(cache: UpstreamSessionCache, key: string, socket: net.Socket, capabilities: string[]): Promise<void> {
   const lines = new LoginLineReader(socket);
   const timer = setTimeout(() => socket.destroy(), UNSELECT_TIMEOUT_MS).unref();
   try {

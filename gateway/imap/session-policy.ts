@@ -7,8 +7,6 @@ import type { Arg, Command, SessionState } from './command-ast.js';
 import { findCommand, isAllowedInState } from './command-table.js';
 import { type PolicyVerdict, checkRestrictedCommand } from './restricted-policy.js';
 
-export type { PolicyVerdict } from './restricted-policy.js';
-
 export interface SessionContext {
   state: SessionState;
   /** A restricted login: nothing that destroys mail may pass. */
@@ -34,12 +32,12 @@ const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2']);
 
 /**
  * ID fields of RFC 2971 §3.3. Others are dropped: Dovecot trusts `x-originating-ip` and friends
- * from trusted networks, which the gateway is (imap-gateway-notes).
+ * from trusted networks, which the gateway is (docs/imap-security.md).
  */
 const ID_FIELDS = new Set(['name', 'version', 'os', 'os-version', 'vendor', 'support-url', 'address', 'date', 'command', 'arguments', 'environment']);
 
 function refuse(status: 'NO' | 'BAD', code: string | null, text: string): PolicyVerdict {
-  return { action: 'refuse', status, code, text };
+  return { action: 'refuse', refusal: { status, code, text } };
 }
 
 function filterEnable(command: Command): PolicyVerdict {

@@ -26,6 +26,8 @@ import type { Tx } from '../db/client.js';
 import { altLogins, otpCodes, services as allServices, smsChallenges, users, type LoginKind, type Service } from '../db/schema.js';
 import { PosternError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { endSessionsFor } from '../sessions/end-sessions.js';
+import { END_REASONS } from '../sessions/validity.js';
 import { assertPasswordAcceptable } from './users.js';
 
 export type AltLogin = typeof altLogins.$inferSelect;
@@ -225,13 +227,16 @@ export async function createOneTimeList(
     seen.add(canonical);
     codes.push({ n: codes.length + 1, code });
   }
+  const voidedIds: number[] = [];
   const login = await once(input.creationKey, () => ctx.db.transaction(async (tx) => {
+    voidedIds.length = 0;
     await lockUser(tx, input.userId);
     const voided = await tx
       .update(altLogins)
       .set({ revokedAt: sql`now()` })
       .where(and(eq(altLogins.userId, input.userId), eq(altLogins.kind, 'otp'), isNull(altLogins.revokedAt)))
       .returning({ id: altLogins.id });
+    voidedIds.push(...voided.map((v) => v.id));
     for (const v of voided) await audit(tx, { event: 'altlogin.revoked', userId: input.userId, actorUserId: input.actorUserId ?? input.userId, details: { loginId: v.id, kind: 'otp', reason: 'replaced' } });
     const row = await insertLogin(tx, 'otp', input, baseHash, validFor);
     // A code collision with an older list of this user is ~2^-50 per pair; the unique index would reject it.
@@ -240,6 +245,9 @@ export async function createOneTimeList(
     );
     return row;
   }));
+  // The replaced list's sessions (a 1-hour code may still be open somewhere) end with it.
+  if (voidedIds.length) await invalidateUser(ctx, input.userId);
+  for (const id of voidedIds) await endSessionsFor(ctx, { userId: input.userId, loginId: id }, END_REASONS.revoked);
   return { login, codes };
 }
 
@@ -287,8 +295,9 @@ export async function findAltLogin(ctx: Pick<AppContext, 'db'>, loginId: number)
 }
 
 /**
- * Revokes a login (`userId` given: only if it is theirs). Pending SMS codes for it are voided, and cached
- * mail logins of the user end now, here and on other instances. Revoking twice is not an error.
+ * Revokes a login (`userId` given: only if it is theirs). Pending SMS codes for it are voided, cached mail
+ * logins of the user end now, and so does every session the login opened (IMAP/SMTP on every instance,
+ * web). Revoking twice is not an error (and ends anything left, again).
  */
 export async function revokeAltLogin(
   ctx: AppContext,
@@ -316,5 +325,6 @@ export async function revokeAltLogin(
     return revoked!;
   });
   await invalidateUser(ctx, login.userId);
+  await endSessionsFor(ctx, { userId: login.userId, loginId: login.id }, END_REASONS.revoked);
   return login;
 }

@@ -8,8 +8,10 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
+  date,
   check,
   index,
   integer,
@@ -154,6 +156,22 @@ export const throttle = pgTable('throttle', {
   lastFailureAt: tstz('last_failure_at').notNull().defaultNow(),
   blockedUntil: tstz('blocked_until'),
 });
+
+/**
+ * Bytes restricted sessions added (APPEND, COPY) per user, login and UTC day: src/restricted/budget.ts.
+ * Reserved with one guarded upsert, so concurrent sessions of one login cannot overshoot together.
+ * login_id 0 stands for the main password.
+ */
+export const restrictedBudget = pgTable(
+  'restricted_budget',
+  {
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    loginId: integer('login_id').notNull(),
+    day: date('day').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.loginId, t.day] })],
+);
 
 export const auditEvents = pgTable(
   'audit_events',
@@ -304,3 +322,33 @@ export const smsOutbox = pgTable('sms_outbox', {
   body: text('body').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Instances holding live IMAP/SMTP/web sessions (src/sessions/). Each writes its heartbeat about once a
+ * second; one silent for long is gone (crashed, paused), its rows are ignored and then pruned.
+ */
+export const liveInstances = pgTable('live_instances', {
+  id: text('id').primaryKey(),
+  startedAt: createdAt(),
+  heartbeatAt: tstz('heartbeat_at').notNull().defaultNow(),
+});
+
+/** Every instance's live sessions, written in batches (Options → Security lists them). */
+export const liveSessions = pgTable(
+  'live_sessions',
+  {
+    id: text('id').primaryKey(),
+    instanceId: text('instance_id').notNull().references(() => liveInstances.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').notNull(),
+    /** The alternative login that opened it; null for the main password. */
+    loginId: integer('login_id'),
+    loginKind: text('login_kind').notNull(),
+    restricted: boolean('restricted').notNull(),
+    protocol: text('protocol', { enum: ['imap', 'smtp', 'web'] }).notNull(),
+    clientIp: text('client_ip'),
+    clientName: text('client_name'),
+    startedAt: tstz('started_at').notNull(),
+    lastActiveAt: tstz('last_active_at').notNull(),
+  },
+  (t) => [index('live_sessions_user_idx').on(t.userId), index('live_sessions_instance_idx').on(t.instanceId)],
+);

@@ -41,6 +41,8 @@ export interface StoreSnapshot {
   folders: string[];
   messages: Record<string, Array<{ uid: number; flags: string[] }>>;
   acl: Record<string, string>;
+  /** Subscribed folders (LSUB): an UNSUBSCRIBE hides a folder from the owner's clients. */
+  subscribed: string[];
 }
 
 /** Everything a destructive command could have changed, in a form `toEqual` can compare. */
@@ -66,12 +68,15 @@ export async function snapshotMailbox(mailbox: string): Promise<StoreSnapshot> {
         lock.release();
       }
     }
-    const aclText = await rawSession(mailbox, folders.map((f) => `GETACL "${f}"`));
+    const aclText = await rawSession(mailbox, [...folders.map((f) => `GETACL "${f}"`), 'LSUB "" "*"']);
+    const subscribed: string[] = [];
     for (const line of aclText.split('\r\n')) {
       const m = /^\* ACL "?([^" ]+)"? (.*)$/.exec(line);
       if (m) acl[m[1]!] = m[2]!;
+      const sub = /^\* LSUB \([^)]*\) (?:"[^"]*"|NIL) "?([^"]+)"?$/.exec(line);
+      if (sub) subscribed.push(sub[1]!);
     }
-    return { folders, messages, acl };
+    return { folders, messages, acl, subscribed: subscribed.sort() };
   } finally {
     await c.logout();
   }

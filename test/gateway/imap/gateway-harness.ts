@@ -8,7 +8,8 @@ import type { Command, SessionState } from '../../../gateway/imap/command-ast.js
 import { CommandReader, type CommandPart } from '../../../gateway/imap/command-reader.js';
 import { planLiteral } from '../../../gateway/imap/literal-plan.js';
 import { parseCommand } from '../../../gateway/imap/parse-command.js';
-import { type PolicyVerdict, decideCommand } from '../../../gateway/imap/session-policy.js';
+import type { PolicyVerdict } from '../../../gateway/imap/restricted-policy.js';
+import { decideCommand } from '../../../gateway/imap/session-policy.js';
 import { serializeCommand } from '../../../gateway/imap/serialize-command.js';
 
 export type Outcome =
@@ -70,7 +71,7 @@ export function runGateway(input: string | Buffer, options: HarnessOptions = {})
   const apply = (verdict: PolicyVerdict, command: Command): Command | null => {
     if (verdict.action === 'allow') return command;
     if (verdict.action === 'rewrite') return verdict.command;
-    if (verdict.action === 'refuse') outcomes.push({ type: 'answer', line: answerFor(command.tag, verdict.status, verdict.code, verdict.text) });
+    if (verdict.action === 'refuse') outcomes.push({ type: 'answer', line: answerFor(command.tag, verdict.refusal.status, verdict.refusal.code, verdict.refusal.text) });
     else {
       for (const line of verdict.untagged) outcomes.push({ type: 'answer', line: `* ${line}` });
       outcomes.push({ type: 'answer', line: `${command.tag} OK ${verdict.text}` });

@@ -9,6 +9,7 @@
  * own policy holds alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../../src/audit.js';
 import { type RunningImapGateway, startImapGateway } from '../../../gateway/imap/server.js';
 import { listAuditEvents } from '../../../src/audit.js';
 import { fillMailbox, rawSession, snapshotMailbox, type StoreSnapshot } from '../../helpers/mailstore.js';
@@ -28,6 +29,17 @@ afterAll(async () => {
   await fullMasterGateway.close();
   await live.close();
 });
+
+/** Aggregated `imap.command-blocked` rows (refusal-audit.ts) of a user, once the sessions have ended. */
+async function blockedRows(userId: number, atLeast: number): Promise<AuditEvent[]> {
+  const read = () => listAuditEvents(live.ctx.db, { userId, events: ['imap.command-blocked'], limit: 100 });
+  await expect.poll(async () => refusedCount(await read()), { timeout: 5000 }).toBeGreaterThanOrEqual(atLeast);
+  return read();
+}
+
+function refusedCount(rows: AuditEvent[]): number {
+  return rows.reduce((sum, row) => sum + (row.details as { count: number }).count, 0);
+}
 
 /** A user whose INBOX has three messages, the third already flagged \Deleted by another client. */
 async function victim(prefix: string): Promise<{ user: MailUser; before: StoreSnapshot }> {
@@ -54,14 +66,56 @@ describe.each([
 
   it('refuses every destructive command and spelling, and CLOSE expunges nothing', async () => {
     const { user, before } = await victim('atk');
-    const c = await restrictedSession(user);
-    await runTranscript(c, 'restricted-refusals.txt');
-    c.close();
+    for (const transcript of ['restricted-refusals.txt', 'restricted-damage.txt']) {
+      const c = await restrictedSession(user);
+      await runTranscript(c, transcript);
+      c.close();
+    }
     expect(await snapshotMailbox(user.username)).toEqual(before);
-    const blocked = await listAuditEvents(live.ctx.db, { userId: user.userId, events: ['imap.command-blocked'], limit: 100 });
-    expect(blocked.length).toBeGreaterThanOrEqual(30);
-    expect(blocked.map((e) => (e.details as { command: string }).command)).toContain('UID EXPUNGE');
+    // One row per session and reason, with a count: 30 refusals, far fewer rows.
+    const blocked = await blockedRows(user.userId, 30);
+    expect(blocked.length).toBeLessThan(30);
+    expect(blocked.flatMap((e) => (e.details as { commands: string[] }).commands)).toContain('UID EXPUNGE');
     expect(JSON.stringify(blocked)).not.toMatch(/Deleted|Keep|gone|discard/);
+  });
+
+  it('cannot scrub flags and keywords, plant a \\Deleted message or unsubscribe folders', async () => {
+    const user = await createMailUser(live.ctx, 'scr');
+    await fillMailbox(user.username, { INBOX: 3, Keep: 1 });
+    await rawSession(user.username, ['SELECT INBOX', 'STORE 1:2 +FLAGS (\\Seen \\Answered \\Flagged $Label1 Work)',
+      'STORE 3 +FLAGS (\\Deleted)', 'UNSELECT', 'SUBSCRIBE INBOX', 'SUBSCRIBE Keep']);
+    const before = await snapshotMailbox(user.username);
+    expect(before.messages.INBOX![0]!.flags).toEqual(['$Label1', 'Work', '\\Answered', '\\Flagged', '\\Seen']);
+    expect(before.subscribed).toEqual(['INBOX', 'Keep']);
+    const c = await restrictedSession(user);
+    await runTranscript(c, 'restricted-scrub.txt');
+    // What a reader does is still allowed: mark unread, unflag.
+    expect(await c.command('r1', 'STORE 2 -FLAGS (\\Seen \\Flagged)')).toMatch(/^r1 OK/);
+    c.close();
+    const after = await snapshotMailbox(user.username);
+    expect(after.messages.INBOX![1]!.flags).toEqual(['$Label1', 'Work', '\\Answered']);
+    after.messages.INBOX![1]!.flags = before.messages.INBOX![1]!.flags;
+    expect(after).toEqual(before);
+    const blocked = await blockedRows(user.userId, 18);
+    expect(blocked.map((e) => (e.details as { reason: string }).reason).sort()).toEqual([
+      'restricted.append-deleted', 'restricted.flag-remove', 'restricted.flag-syntax', 'restricted.flags-replace', 'restricted.unsubscribe',
+    ]);
+  });
+
+  it('ends a session that keeps sending refused commands, with a handful of audit rows', async () => {
+    const { user, before } = await victim('fld');
+    const c = await restrictedSession(user);
+    const started = Date.now();
+    c.send(Array.from({ length: 200 }, (_, i) => `x${i} ${i % 2 ? 'EXPUNGE' : 'STORE 1 +FLAGS (\\Deleted)'}\r\n`).join(''));
+    await c.waitFor(/^\* BYE Too many refused commands\r\n/);
+    await c.waitClosed();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(c.text.match(/^x\d+ NO \[NOPERM\]/gm)).toHaveLength(20);
+    expect(c.text).not.toMatch(/^x(2\d|[3-9]\d|1\d\d) /m);
+    const blocked = await blockedRows(user.userId, 20);
+    expect(refusedCount(blocked)).toBe(20);
+    expect(blocked.length).toBe(2); // one per reason: expunge, flag-deleted
+    expect(await snapshotMailbox(user.username)).toEqual(before);
   });
 
   it('sees through smuggling: literals, bare CR/LF, pipelined batches, commands after DONE', async () => {
@@ -110,7 +164,8 @@ describe.each([
     expect(await c.command('s', 'UID SEARCH SUBJECT "Message 2"')).toMatch(/^s OK/);
     expect(c.text).toMatch(/^\* SEARCH 2\r\n/m);
     expect(await c.command('t', 'STORE 1 +FLAGS (\\Seen \\Flagged $Important)')).toMatch(/^t OK/);
-    expect(await c.command('u', 'STORE 3 -FLAGS (\\Deleted)')).toMatch(/^u OK/);
+    expect(await c.command('u', 'STORE 2 -FLAGS (\\Flagged)')).toMatch(/^u OK/);
+    expect(await c.command('v', 'STORE 3 -FLAGS (\\Deleted)')).toMatch(/^v NO \[NOPERM\]/);
     expect(await c.command('k', 'COPY 1 Keep')).toMatch(/^k OK/);
     // Creating a folder destroys nothing: the gateway lets it pass and the backstop ACL (k) allows it.
     expect(await c.command('n', 'CREATE Fresh')).toMatch(/^n OK/);

@@ -59,13 +59,29 @@ const TABLE: Array<[string, Expected]> = [
   // STORE that leaves mail intact.
   ['a STORE 1 +FLAGS (\\Seen)', 'allow'],
   ['a STORE 1:* +FLAGS.SILENT (\\Seen \\Answered \\Flagged \\Draft)', 'allow'],
-  ['a STORE 1 -FLAGS (\\Deleted)', 'allow'],
-  ['a STORE 1 -FLAGS.SILENT \\Deleted', 'allow'],
-  ['a STORE 1 FLAGS ()', 'allow'],
-  ['a STORE 1 FLAGS (\\Seen $Forwarded)', 'allow'],
+  ['a STORE 1 -FLAGS (\\Deleted)', 'refuse'],
+  ['a STORE 1 -FLAGS.SILENT \\Deleted', 'refuse'],
+  ['a STORE 1 FLAGS ()', 'refuse'],
+  ['a STORE 1 FLAGS (\\Seen $Forwarded)', 'refuse'],
   ['a STORE 1 +FLAGS ($Junk Deleted $Deleted)', 'allow'],
   ['a STORE 1 (UNCHANGEDSINCE 5) +FLAGS.SILENT (\\Flagged)', 'allow'],
   ['a UID STORE 1 +FLAGS \\Answered \\Draft', 'allow'],
+  // Flags a reader may take away: only \Seen and \Flagged (mark unread, unflag).
+  ['a STORE 1 -FLAGS (\\Seen)', 'allow'],
+  ['a STORE 1:* -FLAGS.SILENT (\\Seen \\Flagged)', 'allow'],
+  ['a STORE 1 -FLAGS (\\Answered)', 'refuse'],
+  ['a STORE 1 -FLAGS ($Label1)', 'refuse'],
+  ['a STORE 1 -FLAGS.SILENT \\Seen Work', 'refuse'],
+  ['a STORE 1 {6}\r\n-FLAGS ($Junk)', 'refuse'],
+  ['a STORE 1 FLAGS.SILENT (\\Seen \\Flagged \\Answered $Forwarded)', 'refuse'],
+  ['a STORE 1 "FLAGS" ()', 'refuse'],
+  ['a STORE 1 (UNCHANGEDSINCE 3) FLAGS ()', 'refuse'],
+  ['a UID STORE 1:* flags.silent ()', 'refuse'],
+  // APPEND may not plant a message the owner's next expunge removes.
+  ['a APPEND INBOX (\\Deleted) {5+}\r\nhello', 'refuse'],
+  ['a APPEND INBOX (\\deleted) "1-Jan-2020 00:00:00 +0000" {5+}\r\nhello', 'refuse'],
+  ['a APPEND INBOX ("\\\\Deleted") {5+}\r\nhello', 'refuse'],
+  ['a APPEND INBOX (\\Seen $Label1) {5}\r\nhello', 'allow'],
   // Other destruction.
   ['a MOVE 1 Trash', 'refuse'],
   ['a UID MOVE 1:* Trash', 'refuse'],
@@ -101,9 +117,11 @@ const TABLE: Array<[string, Expected]> = [
   ['a UID SEARCH RETURN (SAVE) DELETED', 'allow'],
   ['a COPY 1 Archive', 'allow'],
   ['a UID COPY 1:* Archive', 'allow'],
-  ['a APPEND Sent (\\Seen \\Deleted) {5}\r\nhello', 'allow'],
+  ['a APPEND Sent (\\Seen \\Deleted) {5+}\r\nhello', 'refuse'],
   ['a CREATE Archive', 'allow'],
   ['a SUBSCRIBE Archive', 'allow'],
+  ['a UNSUBSCRIBE Archive', 'refuse'],
+  ['a unsubscribe "INBOX"', 'refuse'],
   ['a LIST "" *', 'allow'],
   ['a LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN STATUS (MESSAGES))', 'allow'],
   ['a LSUB "" %', 'allow'],
@@ -133,7 +151,7 @@ describe('restricted policy', () => {
     for (const name of COMMANDS.keys()) {
       const result = checkRestrictedCommand({ tag: 'a', name, args: [] });
       if (Object.hasOwn(RESTRICTED_RULES, name)) continue;
-      expect(result, name).toMatchObject({ action: 'refuse', code: 'NOPERM' });
+      expect(result, name).toMatchObject({ action: 'refuse', refusal: { code: 'NOPERM' } });
     }
   });
 

@@ -11,7 +11,7 @@ describe('session gate', () => {
     for (const state of ['authenticated', 'selected'] as const) {
       for (const restricted of [false, true]) {
         expect(decideCommand(cmd(name, ...(name === 'COMPRESS' ? [atom('DEFLATE')] : [])), { state, restricted }))
-          .toMatchObject({ action: 'refuse', status: 'NO', code: 'CANNOT' });
+          .toMatchObject({ action: 'refuse', refusal: { status: 'NO', code: 'CANNOT' } });
       }
     }
   });
@@ -24,11 +24,11 @@ describe('session gate', () => {
   });
 
   it('refuses commands outside their states (RFC 9051 §3)', () => {
-    expect(checkSessionCommand(cmd('SELECT', atom('INBOX')), 'not-authenticated')).toMatchObject({ action: 'refuse', status: 'BAD' });
-    expect(checkSessionCommand(cmd('FETCH', atom('1'), atom('FLAGS')), 'authenticated')).toMatchObject({ action: 'refuse', status: 'BAD' });
-    expect(checkSessionCommand(cmd('LOGIN', atom('u'), atom('p')), 'selected')).toMatchObject({ action: 'refuse', status: 'BAD' });
-    expect(checkSessionCommand(cmd('ENABLE', atom('QRESYNC')), 'selected')).toMatchObject({ action: 'refuse', status: 'BAD' });
-    expect(checkSessionCommand(cmd('NOSUCH'), 'selected')).toMatchObject({ action: 'refuse', status: 'BAD' });
+    expect(checkSessionCommand(cmd('SELECT', atom('INBOX')), 'not-authenticated')).toMatchObject({ action: 'refuse', refusal: { status: 'BAD' } });
+    expect(checkSessionCommand(cmd('FETCH', atom('1'), atom('FLAGS')), 'authenticated')).toMatchObject({ action: 'refuse', refusal: { status: 'BAD' } });
+    expect(checkSessionCommand(cmd('LOGIN', atom('u'), atom('p')), 'selected')).toMatchObject({ action: 'refuse', refusal: { status: 'BAD' } });
+    expect(checkSessionCommand(cmd('ENABLE', atom('QRESYNC')), 'selected')).toMatchObject({ action: 'refuse', refusal: { status: 'BAD' } });
+    expect(checkSessionCommand(cmd('NOSUCH'), 'selected')).toMatchObject({ action: 'refuse', refusal: { status: 'BAD' } });
   });
 
   it('keeps only extensions we offer in ENABLE', () => {
@@ -57,12 +57,12 @@ describe('session gate', () => {
     expect(filterClientId([str('name')])).toBeNull();
     expect(filterClientId([atom('name'), str('x')])).toBeNull();
     expect(filterClientId([str('name'), { type: 'list', items: [] }])).toBeNull();
-    expect(checkSessionCommand(cmd('ID', { type: 'list', items: [str('name')] }), 'selected')).toMatchObject({ action: 'refuse', status: 'BAD' });
+    expect(checkSessionCommand(cmd('ID', { type: 'list', items: [str('name')] }), 'selected')).toMatchObject({ action: 'refuse', refusal: { status: 'BAD' } });
   });
 
   it('applies the restricted policy after the session gate', () => {
     expect(decideCommand(cmd('EXPUNGE'), { state: 'selected', restricted: false })).toEqual({ action: 'allow' });
-    expect(decideCommand(cmd('EXPUNGE'), { state: 'selected', restricted: true })).toMatchObject({ action: 'refuse', code: 'NOPERM' });
+    expect(decideCommand(cmd('EXPUNGE'), { state: 'selected', restricted: true })).toMatchObject({ action: 'refuse', refusal: { code: 'NOPERM' } });
     expect(decideCommand(cmd('CLOSE'), { state: 'selected', restricted: true })).toMatchObject({ action: 'rewrite', command: { name: 'UNSELECT' } });
     const id = cmd('ID', { type: 'list', items: [str('x-a'), str('b')] });
     expect(decideCommand(id, { state: 'selected', restricted: true })).toMatchObject({ action: 'rewrite', command: { args: [{ type: 'nil' }] } });

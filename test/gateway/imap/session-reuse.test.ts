@@ -126,6 +126,29 @@ describe('store sessions parked at logout', () => {
     });
   });
 
+  it('never hands over a session on which CONDSTORE or other state was turned on, even implicitly', async () => {
+    const carol = await createMailUser(live.ctx, 'rc');
+    await fillMailbox(carol.username, { INBOX: 2 });
+    await withGateway(10_000, async (gateway) => {
+      // Each of these enables CONDSTORE (RFC 7162 §3.1) or keeps state the next client would inherit.
+      for (const enabling of ['SELECT INBOX (CONDSTORE)', 'EXAMINE INBOX (CONDSTORE)', 'SELECT INBOX|FETCH 1 (FLAGS MODSEQ)',
+        'SELECT INBOX|FETCH 1:* FLAGS (CHANGEDSINCE 1)', 'SELECT INBOX|STORE 1 (UNCHANGEDSINCE 99999) +FLAGS (\\Seen)',
+        'SELECT INBOX|SEARCH MODSEQ 1', 'STATUS INBOX (HIGHESTMODSEQ)', 'SELECT INBOX|SEARCH RETURN (SAVE) ALL']) {
+        await session(gateway.port, carol, carol.app, enabling.split('|'));
+        const before = storeLogins(carol);
+        const next = await RawClient.connect(gateway.port);
+        await next.login(carol.username, carol.app);
+        expect(await next.command('s', 'SELECT INBOX')).toMatch(/^s OK/);
+        expect(await next.command('f', 'FETCH 1:* (FLAGS)')).toMatch(/^f OK/);
+        expect(next.text, enabling).toMatch(/^\* 1 FETCH \(FLAGS/m);
+        expect(next.text, enabling).not.toMatch(/^\* \d+ FETCH .*MODSEQ/m);
+        expect(storeLogins(carol) - before, enabling).toBe(1);
+        expect(await next.command('o', 'LOGOUT')).toMatch(/^o OK/);
+        await next.waitClosed();
+      }
+    });
+  });
+
   it('drops a parked session that hears from the store', async () => {
     await withGateway(10_000, async (gateway) => {
       await session(gateway.port, bob, bob.app, []);
