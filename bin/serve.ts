@@ -16,6 +16,9 @@ import { startImapGateway } from '../gateway/imap/server.js';
 import { startSmtpSubmission } from '../gateway/smtp/server.js';
 import { startDevMta } from '../src/upstream/dev-mta.js';
 import { createWebApp } from '../web/app.js';
+import { drainWebServer } from '../web/drain.js';
+import { startMetricsServer } from '../web/metrics-server.js';
+import { enableProcessMetrics } from '../src/metrics/registry.js';
 
 interface Closeable {
   name: string;
@@ -63,8 +66,10 @@ export const serveCommand: CliCommand = {
       const housekeeping = startHousekeeping(ctx);
       running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
 
+      enableProcessMetrics();
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT, config.WEB_MAX_CONNECTIONS);
-      running.unshift({ name: 'web', close: () => closeServer(web.server) });
+      const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
+      if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
       running.unshift({ name: 'imap', close: () => imap.close() });
       // Without UPSTREAM_SMTP, submitted mail goes to a loopback-only MTA that delivers to local mailboxes.
@@ -72,6 +77,14 @@ export const serveCommand: CliCommand = {
       if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
       const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta });
       running.unshift({ name: 'smtp', close: () => smtp.close() });
+      // Closed first, so it stops accepting at once on SIGTERM; the others keep serving while it drains.
+      running.unshift({
+        name: 'web',
+        close: async () => {
+          const how = await drainWebServer(web.server, config.DRAIN_SECONDS * 1000);
+          ctx.log.info({ how }, 'web server stopped');
+        },
+      });
 
       const hostForUrl = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
       ctx.log.info({ port: web.port }, 'web listening');
@@ -81,6 +94,7 @@ export const serveCommand: CliCommand = {
           `  web   http://${hostForUrl}:${web.port}/  (health: /healthz, /readyz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
           `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
+          ...(metrics ? [`  metrics http://${config.METRICS_HOST.includes(':') ? `[${config.METRICS_HOST}]` : config.METRICS_HOST}:${metrics.port}/metrics`] : []),
           '',
         ].join('\n'),
       );

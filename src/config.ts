@@ -27,8 +27,13 @@ const schema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
       .optional(),
-    /** Bounds that make a PostgreSQL outage fail fast (a clear 503 / NO [UNAVAILABLE]) instead of hanging. */
-    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+    /**
+     * Bounds that make a PostgreSQL outage fail fast (a clear 503 / NO [UNAVAILABLE]) instead of hanging.
+     * A stopped database refuses at once whatever the connect timeout; the timeout bounds an unreachable
+     * one. Not much lower than the default: postgres.js 3.4.9 can crash the process on a connect timeout
+     * under load (porsager/postgres#1154), which a 1 s timeout triggered once in a test run on a loaded 2-core machine.
+     */
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
     /** Pool size per instance; each instance holds one more connection for LISTEN. */
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
@@ -96,6 +101,13 @@ const schema = z
     ARGON2_MEMORY_KIB: z.coerce.number().int().min(8).default(65536),
     ARGON2_TIME_COST: z.coerce.number().int().min(1).default(3),
     ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(4),
+    /** Prometheus /metrics on a listener of its own (off when unset), bound to METRICS_HOST (loopback). */
+    METRICS_PORT: port.optional(),
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** Also serves /metrics on the web port, to `Authorization: Bearer <token>` only (and requires it on METRICS_PORT). */
+    METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** On SIGTERM the web stops accepting and lets requests in flight finish for at most this long. */
+    DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(10),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
     /** Bytes a restricted session may add (APPEND, COPY) per session and per login per day: src/restricted/budget.ts. */
     RESTRICTED_SESSION_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),

@@ -15,6 +15,7 @@ import { notFound, onError } from './errors.js';
 import { originGuard } from './middleware/origin-guard.js';
 import { securityHeaders } from './middleware/security.js';
 import { requireChosenPassword } from './middleware/first-password.js';
+import { requestMetrics } from './middleware/request-metrics.js';
 import { loadSession } from './middleware/session.js';
 import { refuse } from './refusal.js';
 import { createChoosePasswordRoutes } from './routes/choose-password.js';
@@ -23,6 +24,7 @@ import { createHealthRoutes } from './routes/health.js';
 import { createLoginRoutes } from './routes/login.js';
 import { createStorePool } from './mail/store-pool.js';
 import { createMailRoutes } from './routes/mail/index.js';
+import { createMetricsRoutes } from './routes/metrics.js';
 import { createManageRoutes } from './routes/manage/index.js';
 import { createOptionsRoutes } from './routes/options/index.js';
 import { createWebhookRoutes } from './routes/webhooks.js';
@@ -44,6 +46,7 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
     c.set('dispatch', async (req) => app.fetch(req, c.env));
     await next();
   });
+  app.use('*', requestMetrics());
   app.use('*', securityHeaders());
   app.use(
     '*',
@@ -55,6 +58,8 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
     }),
   );
   app.route('/', createHealthRoutes(ctx));
+  // Only with a token: the public web never exposes metrics by default.
+  if (ctx.config.METRICS_TOKEN) app.route('/', createMetricsRoutes({ token: ctx.config.METRICS_TOKEN }));
   app.route('/', createStaticRoutes());
   if (ctx.config.SMS_PROVIDER === 'console') app.route('/', createDemoPhoneRoutes(ctx));
   // Signed by Twilio instead of carrying a session or CSRF token; mounted before both.

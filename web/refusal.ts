@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { audit } from '../src/audit.js';
+import { recordRestrictedRefusal } from '../src/metrics/record.js';
 import type { WebEnv } from './env.js';
 
 export type RefusalReason =
@@ -30,6 +31,7 @@ export async function refuse(
   userId: number | null = c.get('viewer')?.session.userId ?? null,
 ): Promise<HTTPException> {
   const ctx = c.get('ctx');
+  if (reason.startsWith('restricted-')) recordRestrictedRefusal('web', reason);
   try {
     await audit(ctx.db, {
       event: 'web.request-refused',

@@ -43,6 +43,7 @@ import { recordRecoveryUse } from './recovery.js';
 import { isKnownAddress, releaseReservation, reserveAttempt } from './throttle.js';
 import { useTotpCode } from './totp-logins.js';
 import { getVerifyQueue } from './verify-queue.js';
+import { recordLogin } from '../metrics/record.js';
 import type { AuthMethod, AuthRequest, AuthResult, AuthSuccess } from './types.js';
 
 type AltLogin = typeof altLogins.$inferSelect;
@@ -53,6 +54,18 @@ const SMS_SUFFIX = new RegExp(`^(.+)(\\d{${SMS_CODE_DIGITS}})$`, 's');
 
 /** Decides a login attempt. Never throws for bad credentials; see AuthResult for the outcomes. */
 export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<AuthResult> {
+  let result: AuthResult;
+  try {
+    result = await decideLogin(ctx, req);
+  } catch (e) {
+    recordLogin(req.service, 'error');
+    throw e;
+  }
+  recordLogin(req.service, result);
+  return result;
+}
+
+async function decideLogin(ctx: AppContext, req: AuthRequest): Promise<AuthResult> {
   const username = normalizeUsername(req.username);
   const cache = getAuthCache(ctx);
   const cacheKey = req.service !== 'web' ? authCacheKey(ctx, req, username) : null;

@@ -39,7 +39,7 @@ export interface Database {
   onListenReconnect(fn: () => void): () => void;
   notify(channel: string, payload: string): Promise<void>;
   migrate(): Promise<void>;
-  /** Readiness probe for /readyz: true when a query answers within the connect timeout (plus a margin). */
+  /** Readiness probe for /readyz: true when `select 1` answers within PING_TIMEOUT_MS. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -57,9 +57,11 @@ export interface OpenOptions {
   statementTimeoutMs?: number;
 }
 
-export const DEFAULT_CONNECT_TIMEOUT_MS = 1000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 export const DEFAULT_POOL_MAX = 10;
+/** A balancer's readiness check must not wait on a dead database longer than its own check interval. */
+const PING_TIMEOUT_MS = 1500;
 
 /**
  * Seconds postgres.js waits before the next connection attempt after a failed one. Its default grows to
@@ -139,7 +141,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
         await migrator.end({ timeout: 5 });
       }
     },
-    ping: () => ping(db, connectTimeoutMs + 500),
+    ping: () => ping(db, PING_TIMEOUT_MS),
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -164,7 +166,7 @@ async function openPglite(dataDir?: string): Promise<Database> {
       for (const fn of listeners.get(channel) ?? []) fn(payload);
     },
     migrate: () => migratePglite(drizzlePglite(client), { migrationsFolder }),
-    ping: () => ping(db, DEFAULT_CONNECT_TIMEOUT_MS),
+    ping: () => ping(db, PING_TIMEOUT_MS),
     close: () => client.close(),
   };
 }

@@ -13,6 +13,7 @@ import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { ensureCreditAccount } from '../credits/accounts.js';
 import { refundSmsCredit, reserveSmsCredit } from '../credits/sms-charges.js';
+import { recordSms } from '../metrics/record.js';
 import { personalities, smsMessages } from '../db/schema.js';
 import { PosternError } from '../errors.js';
 import { checkDestination, checkSendLimits, type SmsRefusal } from './limits.js';
@@ -78,6 +79,7 @@ export async function sendLoginCode(ctx: AppContext, input: SendLoginCodeInput):
   } catch (e) {
     return failSend(ctx, { smsMessageId, userId, loginId, ip, groupId: group?.id, toHint, error: e });
   }
+  recordSms('sent');
   // Only the provider call is guarded above: once it succeeded the SMS is on its way and must stay paid,
   // even if recording its id below fails.
   await ctx.db
@@ -105,7 +107,9 @@ async function failSend(
     .update(smsMessages)
     .set({ status: 'rejected', errorCode: failure.providerCode ?? failure.kind, updatedAt: new Date() })
     .where(eq(smsMessages.id, smsMessageId));
+  recordSms('failed');
   const refunded = await refundSmsCredit(ctx.db, { smsMessageId, reason: `send failed: ${failure.kind}` });
+  if (refunded) recordSms('refunded');
   await audit(ctx.db, {
     event: 'sms.failed',
     userId,

@@ -7,6 +7,7 @@ import { and, eq, notInArray, ne } from 'drizzle-orm';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { refundSmsCredit } from '../credits/sms-charges.js';
+import { recordSms } from '../metrics/record.js';
 import { smsMessages } from '../db/schema.js';
 import { hintForNumber } from './phone.js';
 
@@ -52,5 +53,6 @@ export async function applyStatusReport(ctx: AppContext, report: StatusReport): 
       toHint: hintForNumber(updated.toNumber),
     },
   });
+  if (refunded) recordSms('refunded');
   return refunded ? 'refunded' : 'updated';
 }

@@ -5,6 +5,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import type { AppContext } from '../context.js';
+import { timeUpstreamLogin } from '../metrics/record.js';
 import type { StoreIdentity } from './store-identity.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -20,5 +21,17 @@ export function storeClient(ctx: AppContext, store: StoreIdentity, component: st
     connectionTimeout: CONNECT_TIMEOUT_MS,
   });
   client.on('error', (err) => ctx.log.warn({ err, code: 'UPSTREAM_UNAVAILABLE', component }, 'upstream IMAP error'));
+  // connect() is connect + login: timed for the upstream latency histogram.
+  const connect = client.connect.bind(client);
+  client.connect = async () => {
+    const done = timeUpstreamLogin(component);
+    try {
+      await connect();
+      done('ok');
+    } catch (e) {
+      done('failed');
+      throw e;
+    }
+  };
   return client;
 }

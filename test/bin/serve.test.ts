@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -21,7 +22,7 @@ describe('postern serve', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-serve-'));
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  it('starts web and IMAP, answers /healthz and /readyz, prints demo credentials and exits 0 on SIGTERM', async () => {
+  it('starts web and IMAP, answers /healthz and /readyz, prints demo credentials and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
     const d = inject('dovecot');
     const child = spawn(process.execPath, [bin, 'serve'], {
       env: {
@@ -40,7 +41,7 @@ describe('postern serve', () => {
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     while (!/password: /.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const webUrl = /web\s+(http:\/\/\S+)\//.exec(out)?.[1];
     expect(webUrl, out).toBeTruthy();
@@ -50,6 +51,57 @@ describe('postern serve', () => {
     expect(await res.json()).toMatchObject({ database: 'up', upstream: 'up' });
     expect(out).toMatch(/username: demo/);
     child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('on SIGTERM lets a web request in flight finish, refuses new connections, and exits 0; serves METRICS_PORT', { timeout: 120_000 }, async () => {
+    const d = inject('dovecot');
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        DATA_DIR: dataDir,
+        WEB_PORT: '0',
+        IMAP_PORT: '0',
+        SMTP_PORT: '0',
+        METRICS_PORT: '0',
+        DRAIN_SECONDS: '20',
+        UPSTREAM_IMAP: `${d.host}:${d.port}`,
+        UPSTREAM_MASTER_USER: d.masterUser,
+        UPSTREAM_MASTER_PASSWORD: d.masterPassword,
+        LOG_LEVEL: 'silent',
+      },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const deadline = Date.now() + 60_000;
+    while (!/password: /.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const web = new URL(/web\s+(http:\/\/\S+)\//.exec(out)?.[1] ?? 'http://invalid');
+    const metricsUrl = /metrics (http:\/\/\S+)/.exec(out)?.[1];
+    expect(metricsUrl, out).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(await (await fetch(metricsUrl!)).text()).toMatch(/^postern_nodejs_eventloop_lag_seconds /m);
+
+    // A login form whose body is still arriving when SIGTERM comes.
+    const socket = net.connect(Number(web.port), web.hostname);
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    const answered = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    await new Promise((r) => socket.once('connect', r));
+    const body = 'username=demo&password=not-the-password';
+    socket.write(`POST /login HTTP/1.1\r\nHost: ${web.host}\r\nOrigin: ${web.origin}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = net.connect(Number(web.port), web.hostname);
+      s.once('connect', () => (s.destroy(), resolve(false)));
+      s.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+    socket.write(body.slice(10));
+    await answered;
+    expect(answer).toMatch(/^HTTP\/1\.1 (200|303|400|401|403|429) /);
     expect(await exited).toBe(0);
   });
 

@@ -33,7 +33,7 @@ export async function startOutageServer(env: Record<string, string> = {}): Promi
   await admin.unsafe('CREATE DATABASE postern');
   await admin.end();
   const gate = await startTcpGate({ host: '127.0.0.1', port: pg.port });
-  const config = testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${gate.port}/postern`, DATABASE_CONNECT_TIMEOUT_MS: '500', ...env });
+  const config = testConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${gate.port}/postern`, ...env });
   const secretKey = crypto.randomBytes(32);
   const ctx = await createContext(config, { secretKey });
   const app = createWebApp(ctx, { clientIp: (req) => req.headers.get('x-test-client-ip') ?? undefined });
