@@ -149,6 +149,8 @@ export async function isKnownAddress(ctx: AppContext, userId: number | null, ip:
  */
 export interface Reservation {
   readonly keys: Record<CounterKind, string>;
+  /** The counters counted in advance; a failure adds the others afterwards. */
+  readonly kinds: readonly CounterKind[];
 }
 
 export type ReserveResult = ({ blocked: false } & { reservation: Reservation }) | ({ blocked: true; retryAfterSeconds: number });
@@ -163,7 +165,10 @@ export async function reserveAttempt(
   attempt: { username: string; ip: string; knownAddress: boolean },
 ): Promise<ReserveResult> {
   const keys = counterKeys(attempt.username, attempt.ip);
-  const sorted = KINDS.map((k) => keys[k]).sort();
+  // A known address is not judged by the account counter, so it does not wait for that row's lock (which
+  // a botnet attacking the account keeps busy); its failure is added to the account counter afterwards.
+  const kinds = attempt.knownAddress ? KINDS.filter((k) => k !== 'user') : KINDS;
+  const sorted = kinds.map((k) => keys[k]).sort();
   return ctx.db.transaction(async (tx) => {
     // One statement makes sure the rows exist and locks them (a no-op update on conflict takes the row
     // lock and returns the row): the lock is held for two round trips only, so a burst queues briefly.
@@ -175,7 +180,7 @@ export async function reserveAttempt(
     const states = counterStates(rows, keys);
     const verdict = judge(states, attempt.knownAddress);
     if (verdict.blocked) return { blocked: true, retryAfterSeconds: verdict.retryAfterSeconds };
-    const next = KINDS.map((kind) => {
+    const next = kinds.map((kind) => {
       const failures = states[kind].failures + 1;
       return sql`(${keys[kind]}::text, ${failures}::int, ${THROTTLE_POLICIES[kind].delaySeconds(failures)}::int)`;
     });
@@ -185,7 +190,7 @@ export async function reserveAttempt(
         blocked_until = case when v.delay > 0 then now() + make_interval(secs => v.delay) else null end
       from (values ${sql.join(next, sql`, `)}) as v(key, failures, delay)
       where ${throttle.key} = v.key`);
-    return { blocked: false, reservation: { keys } };
+    return { blocked: false, reservation: { keys, kinds } };
   });
 }
 
@@ -204,11 +209,13 @@ export async function checkThrottle(
   return judge(states, knownAddress);
 }
 
-/** Counts a failure on all three counters, unless it was reserved (then it is counted already); returns the longest delay now in force. */
+/** Counts a failure on the counters its reservation did not count already (all three without one); returns the longest new delay. */
 export async function recordFailure(ctx: AppContext, attempt: { username: string; ip: string; reservation?: Reservation }): Promise<number> {
-  if (attempt.reservation) return 0;
   const keys = counterKeys(attempt.username, attempt.ip);
-  const delays = await Promise.all(KINDS.map((kind) => bumpCounter(ctx, keys[kind], THROTTLE_POLICIES[kind])));
+  const reserved = attempt.reservation?.kinds ?? [];
+  const rest = KINDS.filter((kind) => !reserved.includes(kind));
+  if (!rest.length) return 0;
+  const delays = await Promise.all(rest.map((kind) => bumpCounter(ctx, keys[kind], THROTTLE_POLICIES[kind])));
   return Math.max(...delays);
 }
 
@@ -242,7 +249,7 @@ async function bumpCounter(ctx: AppContext, key: string, policy: Policy): Promis
 export async function recordSuccess(ctx: AppContext, attempt: { username: string; ip: string; reservation?: Reservation }): Promise<void> {
   const keys = counterKeys(attempt.username, attempt.ip);
   await ctx.db.delete(throttle).where(inArray(throttle.key, [keys.pair, keys.user]));
-  if (attempt.reservation) await giveBack(ctx, attempt.reservation, ['ip']);
+  if (attempt.reservation?.kinds.includes('ip')) await giveBack(ctx, attempt.reservation, ['ip']);
 }
 
 /**
@@ -250,10 +257,10 @@ export async function recordSuccess(ctx: AppContext, attempt: { username: string
  * out): its count goes back on every counter, lifting the delay it had imposed.
  */
 export async function releaseReservation(ctx: AppContext, reservation: Reservation): Promise<void> {
-  await giveBack(ctx, reservation, KINDS);
+  await giveBack(ctx, reservation, reservation.kinds);
 }
 
-async function giveBack(ctx: AppContext, reservation: Reservation, kinds: CounterKind[]): Promise<void> {
+async function giveBack(ctx: AppContext, reservation: Reservation, kinds: readonly CounterKind[]): Promise<void> {
   for (const kind of kinds) {
     const free = Math.min(THROTTLE_POLICIES[kind].freeFailures, 2 ** 31 - 1);
     await ctx.db
