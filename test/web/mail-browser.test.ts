@@ -104,8 +104,13 @@ describe('webmail in a real browser', () => {
       await page.getByRole('link', { name: 'Older →' }).click();
       await expect(page.locator('.pager').first().textContent()).resolves.toContain('Page 2 of 2');
       await expect(page.locator('table.messages').textContent()).resolves.toContain('Message 1');
-      // Legible at 1024×768 without horizontal scrolling.
+      // Legible at 1024×768 without horizontal scrolling, and at 200% zoom (a 512×384 CSS-pixel viewport).
       expect(await page.locator('html').evaluate((el) => el.scrollWidth)).toBeLessThanOrEqual(1024);
+      await page.setViewportSize({ width: 512, height: 384 });
+      for (const path of ['/mail', `/mail/message?folder=INBOX&uid=${attachmentUid}`]) {
+        await page.goto(`${b.server.url}${path}`);
+        expect(await page.locator('html').evaluate((el) => el.scrollWidth)).toBeLessThanOrEqual(512);
+      }
     } finally {
       await context.close();
     }

@@ -5,21 +5,24 @@
  */
 import type { ImapFlow } from 'imapflow';
 import type { AppContext } from '../../src/context.js';
-import type { WebSession } from '../../src/auth/web-sessions.js';
+import { ABSOLUTE_LIFETIME_SECONDS, type WebSession } from '../../src/auth/web-sessions.js';
 import { reserveAddedBytes, SessionBudget } from '../../src/restricted/budget.js';
 import type { Refusal } from '../../src/restricted/rules.js';
 import { uidSet } from './actions.js';
 import { inFolder } from './open-folder.js';
 
 export function createWebBudgets() {
-  const budgets = new Map<string, SessionBudget>();
+  const budgets = new Map<string, { budget: SessionBudget; since: number }>();
   const budgetOf = (ctx: AppContext, sessionId: string) => {
+    // No session outlives its absolute lifetime, so neither does its budget here.
+    const now = Date.now();
+    for (const [id, b] of budgets) if (now - b.since > ABSOLUTE_LIFETIME_SECONDS * 1000) budgets.delete(id);
     let b = budgets.get(sessionId);
     if (!b) {
-      b = new SessionBudget({ sessionBytes: ctx.config.RESTRICTED_SESSION_BYTES, dailyBytes: ctx.config.RESTRICTED_DAILY_BYTES });
+      b = { budget: new SessionBudget({ sessionBytes: ctx.config.RESTRICTED_SESSION_BYTES, dailyBytes: ctx.config.RESTRICTED_DAILY_BYTES }), since: now };
       budgets.set(sessionId, b);
     }
-    return b;
+    return b.budget;
   };
   return {
     /** Null when the copy of these messages fits the budget (then reserved), else the refusal. */

@@ -79,7 +79,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
     } else if (c.get('viewer')) return c.redirect('/mail', 303);
     const info =
       c.req.query('signed-out') !== undefined
-        ? 'You have signed out.'
+        ? 'You have signed out. On a shared computer, close the browser now.'
         : c.req.query('expired') !== undefined
           ? 'Your session ended because it was idle or too old. Please log in again.'
           : c.req.query('code-expired') !== undefined
