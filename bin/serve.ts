@@ -59,6 +59,7 @@ export const serveCommand: CliCommand = {
       // Without UPSTREAM_SMTP, submitted mail goes to a loopback-only MTA that delivers to local mailboxes.
       const mta = config.UPSTREAM_SMTP ? undefined : await startDevMta(ctx);
       if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
+      if (mta) ctx.devMta = { host: mta.host, port: mta.port };
       const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta });
       running.unshift({ name: 'smtp', close: () => smtp.close() });
 
@@ -69,7 +70,7 @@ export const serveCommand: CliCommand = {
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
           `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
-          `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
+          `  smtp  ${hostForUrl}:${smtp.port}${smtp.smtpsPort ? `  (smtps ${hostForUrl}:${smtp.smtpsPort})` : ''}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           '',
         ].join('\n'),
       );

@@ -32,6 +32,8 @@ const schema = z
     IMAP_PORT: port.default(1143),
     IMAPS_PORT: port.default(1993),
     SMTP_PORT: port.default(1587),
+    /** Implicit-TLS submission (RFC 8314 §3.3), started only when TLS_CERT/TLS_KEY are set. */
+    SMTPS_PORT: port.default(1465),
     TLS_CERT: optionalString,
     TLS_KEY: optionalString,
     PUBLIC_URL: z.url().optional(),
@@ -91,6 +93,14 @@ const schema = z
     ARGON2_MEMORY_KIB: z.coerce.number().int().min(8).default(65536),
     ARGON2_TIME_COST: z.coerce.number().int().min(1).default(3),
     ARGON2_PARALLELISM: z.coerce.number().int().min(1).default(4),
+    /** Sending limits (a stolen login must not become a spam cannon); restricted logins get the lower ones. */
+    SEND_MAX_MESSAGES_PER_HOUR: z.coerce.number().int().min(1).default(200),
+    SEND_MAX_MESSAGES_PER_HOUR_PER_LOGIN: z.coerce.number().int().min(1).default(100),
+    SEND_MAX_MESSAGES_PER_HOUR_RESTRICTED: z.coerce.number().int().min(1).default(20),
+    SEND_MAX_RECIPIENTS: z.coerce.number().int().min(1).default(100),
+    SEND_MAX_RECIPIENTS_RESTRICTED: z.coerce.number().int().min(1).default(10),
+    /** Between an address's local part and its tag (alice+news@…); "none": no subaddresses. */
+    SUBADDRESS_SEPARATOR: z.enum(['+', '-', '=', '_', '.', 'none']).default('+'),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
   })
   .superRefine((c, ctx) => {

@@ -21,6 +21,8 @@ export const errorCatalogue = {
   LAST_GROUP_ADMIN: 'A business or family needs at least one administrator: appoint another one first.',
   PERSONALITY_NOT_FOUND: 'There is no such personality.',
   PERSONALITY_IS_DEFAULT: 'The default personality cannot be deleted: choose another default first.',
+  ADDRESS_TAKEN: 'That address belongs to another user. Ask an administrator if it should be yours.',
+  CONFIRMATION_INVALID: 'This confirmation link is not valid: it was already used, has expired, or belongs to another account. Send a new one from Options → Personalities.',
   EMAIL_INVALID: 'That email address is not valid.',
   MOBILE_INVALID: 'That mobile number is not valid. Write it with its country code, e.g. +1 415 555 0142.',
   PASSWORD_TOO_SHORT: 'Passwords must be at least 8 characters long.',

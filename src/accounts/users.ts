@@ -5,7 +5,9 @@ import { invalidateUser } from '../auth/auth-cache.js';
 import { dummyVerify } from '../auth/dummy-verify.js';
 import type { AppContext } from '../context.js';
 import { users } from '../db/schema.js';
-import { PosternError } from '../errors.js';
+import { isPosternError, PosternError } from '../errors.js';
+import { proveAddress } from './address-proofs.js';
+import { looksLikeAddress, normalizeAddress } from './addresses.js';
 import { createPersonality, isEmailAddress, normalizeEmail, normalizeMobile } from './personalities.js';
 import { assertValidUsername, normalizeUsername } from './usernames.js';
 
@@ -73,6 +75,14 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
       },
       tx,
     );
+    // The operator gives these addresses: they are proven from the start (src/accounts/address-proofs.ts).
+    const given = input.email ?? (isEmailAddress(username) ? username : '');
+    if (given) await proveAddress(tx, { userId: row.id, address: given, by: 'operator', actorUserId: input.actorUserId });
+    if (looksLikeAddress(username) && normalizeAddress(username) !== normalizeAddress(given))
+      await proveAddress(tx, { userId: row.id, address: username, by: 'operator', actorUserId: input.actorUserId }).catch((e: unknown) => {
+        // Someone else proved it first: this login name is then just a name, not an address of theirs.
+        if (!isPosternError(e, 'ADDRESS_TAKEN')) throw e;
+      });
     await audit(tx, { event: 'user.created', userId: row.id, actorUserId: input.actorUserId, details: { upstreamUser } });
     return row;
   });
