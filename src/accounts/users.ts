@@ -41,6 +41,12 @@ export interface NewUser {
   /** Mobile number of the default personality, validated to E.164. */
   mobile?: string;
   actorUserId?: number | null;
+  /**
+   * Whether the email (and a login name that is an address) count as proven: yes when an operator
+   * creates the account (the default), no when a group administrator does — they prove nothing by
+   * typing an address (group-admin.ts decides for addresses in the group's own domains).
+   */
+  addressesProven?: boolean;
 }
 
 /**
@@ -77,6 +83,10 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
     );
     // The operator gives these addresses: they are proven from the start (src/accounts/address-proofs.ts).
     const given = input.email ?? (isEmailAddress(username) ? username : '');
+    if (input.addressesProven === false) {
+      await audit(tx, { event: 'user.created', userId: row.id, actorUserId: input.actorUserId, details: { upstreamUser } });
+      return row;
+    }
     if (given) await proveAddress(tx, { userId: row.id, address: given, by: 'operator', actorUserId: input.actorUserId });
     if (looksLikeAddress(username) && normalizeAddress(username) !== normalizeAddress(given))
       await proveAddress(tx, { userId: row.id, address: username, by: 'operator', actorUserId: input.actorUserId }).catch((e: unknown) => {
