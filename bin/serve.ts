@@ -75,6 +75,7 @@ export const serveCommand: CliCommand = {
       // Without UPSTREAM_SMTP, submitted mail goes to a loopback-only MTA that delivers to local mailboxes.
       const mta = config.UPSTREAM_SMTP ? undefined : await startDevMta(ctx);
       if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
+      if (mta) ctx.devMta = { host: mta.host, port: mta.port };
       const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta });
       running.unshift({ name: 'smtp', close: () => smtp.close() });
       // Closed first, so it stops accepting at once on SIGTERM; the others keep serving while it drains.
@@ -93,7 +94,7 @@ export const serveCommand: CliCommand = {
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
           `  web   http://${hostForUrl}:${web.port}/  (health: /healthz, /readyz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
-          `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
+          `  smtp  ${hostForUrl}:${smtp.port}${smtp.smtpsPort ? `  (smtps ${hostForUrl}:${smtp.smtpsPort})` : ''}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           ...(metrics ? [`  metrics http://${config.METRICS_HOST.includes(':') ? `[${config.METRICS_HOST}]` : config.METRICS_HOST}:${metrics.port}/metrics`] : []),
           '',
         ].join('\n'),

@@ -42,6 +42,8 @@ const schema = z
     IMAP_PORT: port.default(1143),
     IMAPS_PORT: port.default(1993),
     SMTP_PORT: port.default(1587),
+    /** Implicit-TLS submission (RFC 8314 §3.3), started only when TLS_CERT/TLS_KEY are set. */
+    SMTPS_PORT: port.default(1465),
     TLS_CERT: optionalString,
     TLS_KEY: optionalString,
     PUBLIC_URL: z.url().optional(),
@@ -108,6 +110,14 @@ const schema = z
     METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
     /** On SIGTERM the web stops accepting and lets requests in flight finish for at most this long. */
     DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(10),
+    /** Sending limits (a stolen login must not become a spam cannon); restricted logins get the lower ones. */
+    SEND_MAX_MESSAGES_PER_HOUR: z.coerce.number().int().min(1).default(200),
+    SEND_MAX_MESSAGES_PER_HOUR_PER_LOGIN: z.coerce.number().int().min(1).default(100),
+    SEND_MAX_MESSAGES_PER_HOUR_RESTRICTED: z.coerce.number().int().min(1).default(20),
+    SEND_MAX_RECIPIENTS: z.coerce.number().int().min(1).default(100),
+    SEND_MAX_RECIPIENTS_RESTRICTED: z.coerce.number().int().min(1).default(10),
+    /** Between an address's local part and its tag (alice+news@…); "none": no subaddresses. */
+    SUBADDRESS_SEPARATOR: z.enum(['+', '-', '=', '_', '.', 'none']).default('+'),
     MAX_MESSAGE_SIZE: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
     /** Bytes a restricted session may add (APPEND, COPY) per session and per login per day: src/restricted/budget.ts. */
     RESTRICTED_SESSION_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),

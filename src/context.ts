@@ -29,6 +29,8 @@ export interface AppContext {
    * decides, one clock for every instance.
    */
   clock?: () => Date;
+  /** The dev MTA, where mail goes when UPSTREAM_SMTP is unset (bin/serve.ts sets it once it runs). */
+  devMta?: { host: string; port: number };
 }
 
 export interface ContextOptions {

@@ -3,6 +3,8 @@
  * code (RFC 3463) and a sentence a person can read in their mail client's error box. smtp-server's own
  * enhanced codes stay switched off because its fixed mapping would label a spoofed sender 5.1.3 and an
  * unreachable upstream 4.3.0; the codes below are the ones RFC 3463 and RFC 4954 name for those cases.
+ * Refusals of a message (sender, header, limits, upstream) are src/submission/result.ts's, shared with
+ * web compose.
  */
 import type { AuthFailure } from '../../src/auth/types.js';
 
@@ -40,16 +42,7 @@ export const replies = {
   authBusy: () => reply(454, '4.7.0 Too many logins are being checked right now; try again in a moment'),
   authRequired: () => reply(530, '5.7.0 Authentication required'),
   authzidRefused: () => reply(535, '5.7.8 Authentication credentials invalid'),
-  senderNotOwned: (address: string) =>
-    reply(553, `5.7.1 Sender address <${address}> is not one of your addresses; add it as a personality first`),
-  nullSenderRefused: () => reply(553, '5.7.1 A message submitted by a user needs a sender address'),
-  tooManyRecipients: (max: number) => reply(452, `4.5.3 Too many recipients; at most ${max} per message`),
-  messageTooBig: (max: number) => reply(552, `5.3.4 Message exceeds the maximum size of ${max} bytes`),
-  upstreamDown: () => reply(451, '4.4.1 The outgoing mail server is not reachable; try again later'),
-  upstreamTemporary: (code: number) =>
-    reply(451, `4.4.2 The outgoing mail server deferred the message (it answered ${code}); try again later`),
-  upstreamRefused: (code: number) => reply(554, `5.0.0 The outgoing mail server refused the message (it answered ${code})`),
-  internal: () => reply(451, '4.3.0 Local error while relaying; try again later'),
+  internal: () => reply(451, '4.3.0 Local error while sending; try again later'),
 } as const;
 
 /** SMS failures that tend to clear by waiting, so mail clients should retry rather than ask for a password. */

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import type { AppContext } from '../../src/context.js';
 import { authenticate } from '../../src/auth/authenticate.js';
 import { PosternError } from '../../src/errors.js';
-import type { UpstreamSmtp } from './relay.js';
+import type { UpstreamSmtp } from '../../src/submission/relay.js';
+import { outgoingMta } from '../../src/submission/index.js';
 import { startSubmissionListener, type RunningSubmission } from './submission.js';
 
 export type { RunningSubmission } from './submission.js';
@@ -19,15 +20,20 @@ export interface SmtpSubmissionOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Where accepted mail goes; defaults to UPSTREAM_SMTP (bin/serve.ts passes the dev MTA without it). */
   upstream?: UpstreamSmtp;
+  /** Implicit-TLS port; defaults to SMTPS_PORT (used only with TLS). */
+  smtpsPort?: number;
   closeTimeoutMs?: number;
 }
 
-/** Starts SMTP submission on host:port (port 0 picks a free one). STARTTLS is offered when TLS is configured. */
+/**
+ * Starts SMTP submission on host:port (port 0 picks a free one). With TLS configured, STARTTLS is offered
+ * there and implicit TLS listens on SMTPS_PORT.
+ */
 export async function startSmtpSubmission(ctx: AppContext, options: SmtpSubmissionOptions): Promise<RunningSubmission> {
-  const upstream = options.upstream ?? ctx.config.UPSTREAM_SMTP;
+  const upstream = options.upstream ?? outgoingMta(ctx);
   if (!upstream)
     throw new PosternError('CONFIG_INVALID', { message: 'UPSTREAM_SMTP is not set and no upstream MTA was given to the SMTP listener.' });
-  return startSubmissionListener(ctx, { ...options, tls: options.tls ?? readTlsFiles(ctx), upstream }, authenticate);
+  return startSubmissionListener(ctx, { smtpsPort: ctx.config.SMTPS_PORT, ...options, tls: options.tls ?? readTlsFiles(ctx), upstream }, authenticate);
 }
 
 function readTlsFiles(ctx: AppContext): { key: Buffer; cert: Buffer } | undefined {

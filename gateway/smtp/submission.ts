@@ -4,20 +4,23 @@
  * Postern's rules into its hooks:
  *   connect/secure → which commands this connection may use (transport-security.ts)
  *   AUTH           → authenticate(service 'smtp'); PLAIN and LOGIN only
- *   MAIL FROM      → authenticated, and only an address the user owns (src/accounts/addresses.ts)
- *   RCPT TO        → at most MAX_RECIPIENTS
- *   DATA           → streamed to the upstream MTA (relay.ts) under MAX_MESSAGE_SIZE
+ *   MAIL FROM      → authenticated, and only an address the user owns (authorizeSender, src/submission)
+ *   RCPT TO        → at most the login's recipient limit (src/submission/rate-limits.ts)
+ *   DATA           → read whole (≤ MAX_MESSAGE_SIZE), then submitMessage: header checks, hourly
+ *                    limits, relay, delivery report — the same call web compose makes
+ * On SMTPS_PORT the same hooks run behind implicit TLS (RFC 8314).
  * The authenticator is a parameter so the reply mapping can be tested for outcomes that are hard to
  * provoke through the real core (throttling, SMS provider down); server.ts passes the real one.
  */
 import os from 'node:os';
-import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from 'smtp-server';
+import type { Readable } from 'node:stream';
+import { SMTPServer, type SMTPServerAuthentication, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../src/context.js';
 import type { AuthRequest, AuthResult, AuthSuccess } from '../../src/auth/types.js';
-import { createRelayStream } from './message-stream.js';
-import { relayMessage, type UpstreamSmtp } from './relay.js';
+import { normalizeAddress } from '../../src/accounts/addresses.js';
+import { authorizeSender, checkRecipientCount, refusals, submitMessage, type SubmitFailure } from '../../src/submission/index.js';
+import type { UpstreamSmtp } from '../../src/submission/relay.js';
 import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
-import { looksLikeAddress, normalizeAddress, ownsAddress } from '../../src/accounts/addresses.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
 import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
@@ -29,8 +32,10 @@ export interface SubmissionOptions {
   port: number;
   /** PEM key and certificate: STARTTLS is offered only when these are given. */
   tls?: { key: string | Buffer; cert: string | Buffer };
-  /** Where accepted mail goes. */
-  upstream: UpstreamSmtp;
+  /** Where accepted mail goes (default: UPSTREAM_SMTP, else the dev MTA). */
+  upstream?: UpstreamSmtp;
+  /** Also listen with implicit TLS on this port (0: a free one) when `tls` is given. */
+  smtpsPort?: number;
   /** How long close() lets a client finish its current message before cutting it off. */
   closeTimeoutMs?: number;
   /**
@@ -44,11 +49,11 @@ export interface SubmissionOptions {
 
 export interface RunningSubmission {
   port: number;
+  /** The implicit-TLS port, when one listens. */
+  smtpsPort?: number;
   close(): Promise<void>;
 }
 
-/** A message lists at most this many recipients; more is what a spammer with a stolen login does. */
-export const MAX_RECIPIENTS = 100;
 /** Wrong logins one connection may make before it is closed: guessing must reconnect (and meet the throttle). */
 export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 /** RFC 5321 §4.5.3.2 asks servers to wait at least 5 minutes for the client's next command. */
@@ -97,15 +102,10 @@ export async function startSubmissionListener(
   const onMailFrom = (address: { address: string }, session: Session, done: (err?: Error | null) => void) => {
     const user = session.user;
     if (!user) return done(replies.authRequired());
-    const from = address.address ?? '';
-    if (!from) return done(replies.nullSenderRefused());
-    if (!looksLikeAddress(from)) return done(replies.senderNotOwned(from));
-    ownsAddress(ctx, user.userId, from).then(
-      (owned) => {
-        if (owned) return done();
-        log.warn({ code: 'SMTP_SENDER_REFUSED', userId: user.userId, loginId: user.loginId }, 'sender address not owned');
-        done(replies.senderNotOwned(from));
-      },
+    // Checked here already (and again at the end of DATA, by submitMessage) so a client learns before
+    // sending the body; the rule is authorizeSender's, not this file's.
+    authorizeSender(ctx, user.userId, address.address ?? '').then(
+      (refused) => done(refused ? replyFor(refused) : null),
       (err: unknown) => {
         log.error({ code: 'SMTP_SENDER_CHECK_ERROR', err: errorSummary(err) }, 'sender check failed');
         done(replies.internal());
@@ -114,52 +114,69 @@ export async function startSubmissionListener(
   };
 
   const onRcptTo = (_address: unknown, session: Session, done: (err?: Error | null) => void) => {
-    if (!session.user) return done(replies.authRequired());
-    if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) return done(replies.tooManyRecipients(MAX_RECIPIENTS));
-    done();
-  };
-
-  const onData = (stream: NodeJS.ReadableStream & import('node:stream').Readable, session: Session, done: (err?: Error | null, message?: string) => void) => {
     const user = session.user;
-    if (!user || !session.envelope.mailFrom) return done(replies.authRequired());
-    const from = session.envelope.mailFrom.address;
-    const to = session.envelope.rcptTo.map((r) => r.address);
-    const declared = Number(session.envelope.mailFrom.args && (session.envelope.mailFrom.args as Record<string, string>).SIZE);
-    const relayStream = createRelayStream(stream, { maxBytes, prefix: receivedHeader(session, name) });
-    relayMessage(options.upstream, { from, to, size: Number.isFinite(declared) && declared > 0 ? declared : undefined }, relayStream.readable, { name }).then(
-      (result) => {
-        log.info(
-          { code: 'SMTP_RELAYED', userId: user.userId, loginId: user.loginId, recipients: result.accepted.length, refused: result.rejected.length, bytes: relayStream.bytes },
-          'message relayed upstream',
-        );
-        if (!result.rejected.length) return done(null, '2.0.0 Message accepted for delivery');
-        // The upstream took the message for some recipients only. Failing now would make the client send it
-        // again to everyone; accepting is honest only if we say who was refused.
-        const refused = result.rejected.map((r) => `${r.address} (${r.responseCode ?? 'refused'})`).join(', ');
-        done(null, `2.0.0 Accepted for ${result.accepted.length} recipient(s); refused by the outgoing server: ${refused}`);
-      },
-      (err: unknown) => {
-        relayStream.abort();
-        const reply = err instanceof SmtpReply ? err : replies.internal();
-        log.warn(
-          { code: 'SMTP_RELAY_FAILED', userId: user.userId, reply: reply.responseCode, err: errorSummary(err) },
-          'message not relayed',
-        );
-        done(reply);
-      },
-    );
+    if (!user) return done(replies.authRequired());
+    const refused = checkRecipientCount(ctx, user, session.envelope.rcptTo.length + 1);
+    done(refused ? replyFor(refused) : null);
   };
 
-  const server = new SMTPServer({
+  const onData = (stream: Readable & { sizeExceeded?: boolean }, session: Session, done: (err?: Error | null, message?: string) => void) => {
+    const user = session.user;
+    if (!user || !session.envelope.mailFrom) {
+      stream.resume();
+      return stream.once('end', () => done(replies.authRequired()));
+    }
+    // The whole message is held (at most MAX_MESSAGE_SIZE) because From:/Sender: are judged before any
+    // byte goes upstream; over the limit, the rest is only counted and thrown away.
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes <= maxBytes) chunks.push(chunk);
+    });
+    // A client gone mid-message never reaches 'end': nothing is submitted.
+    stream.once('end', () => {
+      if (bytes > maxBytes || stream.sizeExceeded) return done(replyFor(refusals.messageTooBig(maxBytes)));
+      submitMessage(ctx, {
+        userId: user.userId,
+        loginId: user.loginId,
+        restricted: user.restricted,
+        via: 'smtp',
+        clientIp: session.remoteAddress ?? null,
+        envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        recipients: session.envelope.rcptTo.map((r) => r.address),
+        message: Buffer.concat(chunks),
+        trace: receivedHeader(session, name),
+        declaredSize: declaredSize(session),
+        upstream: options.upstream,
+      }).then(
+        (result) => {
+          if (!result.ok) return done(replyFor(result));
+          if (!result.rejected.length) return done(null, '2.0.0 Message accepted for delivery');
+          // The upstream took the message for some recipients only. Failing now would make the client send it
+          // again to everyone; the sender gets a delivery report in their INBOX, and the reply names them too.
+          const refused = (result.refused ?? []).map((r) => `${r.address} (${r.responseCode ?? 'refused'})`).join(', ');
+          done(null, `2.0.0 Accepted for ${result.accepted.length} recipient(s); refused by the outgoing server: ${refused}; a report is in your INBOX`);
+        },
+        () => done(replies.internal()),
+      );
+    });
+  };
+
+  const serverOptions = (secure: boolean): SMTPServerOptions => ({
     name,
     banner: 'Postern ESMTP submission',
+    // Not "Nice to meet you, <client's reverse-DNS name>": the greeting tells the client nothing about itself.
+    heloResponse: '%s at your service',
+    disableReverseLookup: true,
     authMethods: ['PLAIN', 'LOGIN'],
     // Plaintext AUTH is decided per connection (onConnect), where the local address is known.
     allowInsecureAuth: true,
     authRequiredMessage: '5.7.0 Authentication required',
     size: maxBytes,
     rejectOversized: true,
-    disabledCommands: tlsAvailable ? [] : ['STARTTLS'],
+    secure,
+    disabledCommands: tlsAvailable && !secure ? [] : ['STARTTLS'],
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     socketTimeout: IDLE_TIMEOUT_MS,
     closeTimeout: options.closeTimeoutMs ?? 10_000,
@@ -169,11 +186,11 @@ export async function startSubmissionListener(
     onConnect(session, done) {
       if (!limiter.admit(session.remoteAddress)) return done(replies.tooManyConnections());
       admitted.add(session.id);
-      session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: false, plaintextAllowed: plaintextAllowed(session.localAddress) });
+      session.disabledCommands = disabledCommandsFor({ tlsAvailable: tlsAvailable && !secure, secure, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
     onSecure(_socket, session, done) {
-      session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: true, plaintextAllowed: plaintextAllowed(session.localAddress) });
+      session.disabledCommands = disabledCommandsFor({ tlsAvailable: false, secure: true, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
     onClose(session) {
@@ -184,25 +201,48 @@ export async function startSubmissionListener(
     onRcptTo,
     onData,
   });
-  server.on('error', (err) => log.warn({ code: 'SMTP_CONNECTION_ERROR', err: errorSummary(err) }, 'smtp connection error'));
 
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.server.off('error', reject);
-      resolve();
+  const servers: SMTPServer[] = [];
+  const listen = async (secure: boolean, port: number): Promise<number> => {
+    const server = new SMTPServer(serverOptions(secure));
+    server.on('error', (err) => log.warn({ code: 'SMTP_CONNECTION_ERROR', err: errorSummary(err) }, 'smtp connection error'));
+    await new Promise<void>((resolve, reject) => {
+      server.server.once('error', reject);
+      server.listen(port, options.host, () => {
+        server.server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  const port = (server.server.address() as { port: number }).port;
-  log.info({ host: options.host, port, starttls: tlsAvailable }, 'smtp submission listening');
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        limiter.close();
-        server.close(() => resolve());
-      }),
+    servers.push(server);
+    return (server.server.address() as { port: number }).port;
   };
+  const closeAll = () => {
+    limiter.close();
+    return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
+  };
+
+  try {
+    const port = await listen(false, options.port);
+    // Implicit TLS (RFC 8314 §3.3) beside STARTTLS, when there is a certificate and a port for it.
+    const smtpsPort = options.tls && options.smtpsPort !== undefined ? await listen(true, options.smtpsPort) : undefined;
+    log.info({ host: options.host, port, smtpsPort, starttls: tlsAvailable }, 'smtp submission listening');
+    return { port, smtpsPort, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
+
+/** The SIZE= the client gave with MAIL FROM, if any. */
+function declaredSize(session: Session): number | undefined {
+  const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false;
+  const n = Number(args && args.SIZE);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** A refusal from src/submission as the reply smtp-server writes. */
+function replyFor(failure: SubmitFailure): SmtpReply {
+  return new SmtpReply(failure.smtpStatus, failure.text);
 }
 
 /** RFC 5321 §4.4 trace field; ESMTPSA/ESMTPA per RFC 3848. The user's name is not written into the mail. */

@@ -8,6 +8,8 @@ import { and, eq } from 'drizzle-orm';
 import type { AppContext } from '../context.js';
 import { groupMembers, groups } from '../db/schema.js';
 import { PosternError } from '../errors.js';
+import { proveAddress } from './address-proofs.js';
+import { isGroupDomainAddressFor } from './group-domains.js';
 import { normalizeEmail } from './personalities.js';
 import { addGroupMember, listGroupMembers, type Group, type GroupMember } from './groups.js';
 import { createUser, findUserByName, type User } from './users.js';
@@ -98,8 +100,12 @@ export async function createMemberAccount(
     // The administrator has seen this password: the member replaces it at their first web login.
     mustChangePassword: true,
     actorUserId: input.actorUserId,
+    // An administrator's say-so proves an address only in a domain the operator gave the group (below).
+    addressesProven: false,
   });
   // A brand-new user belongs to no group, so this cannot meet USER_ALREADY_IN_GROUP.
   await addGroupMember(ctx, { groupId: input.groupId, userId: user.id, isAdmin: false, actorUserId: input.actorUserId });
+  if (await isGroupDomainAddressFor(ctx.db, input.groupId, user.id, email))
+    await proveAddress(ctx.db, { userId: user.id, address: email, by: 'group-domain', actorUserId: input.actorUserId });
   return { user, initialPassword };
 }

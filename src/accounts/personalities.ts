@@ -9,7 +9,9 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import type { Db, Tx } from '../db/client.js';
-import { personalities } from '../db/schema.js';
+import { personalities, provenAddresses } from '../db/schema.js';
+import { releaseAddressIfUnused } from './address-proofs.js';
+import { normalizeAddress } from './addresses.js';
 import { PosternError } from '../errors.js';
 import { smsRefusalForNumber } from '../sms/phone.js';
 
@@ -74,6 +76,7 @@ export async function createPersonality(ctx: AppContext, input: NewPersonality, 
   const email = normalizeOptionalEmail(input.email);
   const mobile = input.mobile ? normalizeMobile(input.mobile) : null;
   const write = async (t: Tx) => {
+    if (email) await assertNotOthers(t, input.userId, email);
     const existing = await t.select({ id: personalities.id }).from(personalities).where(eq(personalities.userId, input.userId)).limit(1);
     const makeDefault = input.isDefault === true || existing.length === 0;
     if (makeDefault) await t.update(personalities).set({ isDefault: false }).where(eq(personalities.userId, input.userId));
@@ -146,8 +149,10 @@ export async function updatePersonality(
   if (!name || name.length > 100) throw new PosternError('INVALID_INPUT', { message: 'A personality needs a name (at most 100 characters).' });
   const email = normalizeOptionalEmail(input.email);
   return ctx.db.transaction(async (tx) => {
-    await requireOwned(tx, input.userId, input.personalityId);
+    const before = await requireOwned(tx, input.userId, input.personalityId);
+    if (email) await assertNotOthers(tx, input.userId, email);
     const [row] = await tx.update(personalities).set({ name, email }).where(eq(personalities.id, input.personalityId)).returning();
+    if (normalizeAddress(before.email) !== normalizeAddress(email)) await releaseAddressIfUnused(tx, input.userId, before.email);
     await audit(tx, { event: 'personality.changed', userId: input.userId, details: { personalityId: input.personalityId, change: 'details' } });
     return row!;
   });
@@ -159,8 +164,15 @@ export async function deletePersonality(ctx: AppContext, userId: number, persona
     const row = await requireOwned(tx, userId, personalityId);
     if (row.isDefault) throw new PosternError('PERSONALITY_IS_DEFAULT');
     await tx.delete(personalities).where(eq(personalities.id, personalityId));
+    await releaseAddressIfUnused(tx, userId, row.email);
     await audit(tx, { event: 'personality.changed', userId, details: { personalityId, change: 'deleted' } });
   });
+}
+
+/** One address, one user: an address proven by someone else cannot be put on a personality. */
+async function assertNotOthers(db: Db | Tx, userId: number, email: string): Promise<void> {
+  const [row] = await db.select({ userId: provenAddresses.userId }).from(provenAddresses).where(eq(provenAddresses.address, normalizeAddress(email)));
+  if (row && row.userId !== userId) throw new PosternError('ADDRESS_TAKEN');
 }
 
 async function auditMobileChange(tx: Tx, p: Personality, before: string | null, actorUserId?: number | null) {

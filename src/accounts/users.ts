@@ -5,9 +5,11 @@ import { invalidateUser } from '../auth/auth-cache.js';
 import { dummyVerify } from '../auth/dummy-verify.js';
 import type { AppContext } from '../context.js';
 import { users } from '../db/schema.js';
-import { PosternError } from '../errors.js';
+import { isPosternError, PosternError } from '../errors.js';
 import { END_REASONS } from '../sessions/validity.js';
 import { endSessionsFor } from '../sessions/end-sessions.js';
+import { proveAddress } from './address-proofs.js';
+import { looksLikeAddress, normalizeAddress } from './addresses.js';
 import { createPersonality, isEmailAddress, normalizeEmail, normalizeMobile } from './personalities.js';
 import { assertValidUsername, normalizeUsername } from './usernames.js';
 
@@ -41,6 +43,12 @@ export interface NewUser {
   /** Mobile number of the default personality, validated to E.164. */
   mobile?: string;
   actorUserId?: number | null;
+  /**
+   * Whether the email (and a login name that is an address) count as proven: yes when an operator
+   * creates the account (the default), no when a group administrator does — they prove nothing by
+   * typing an address (group-admin.ts decides for addresses in the group's own domains).
+   */
+  addressesProven?: boolean;
 }
 
 /**
@@ -75,6 +83,18 @@ export async function createUser(ctx: AppContext, input: NewUser): Promise<User>
       },
       tx,
     );
+    // The operator gives these addresses: they are proven from the start (src/accounts/address-proofs.ts).
+    const given = input.email ?? (isEmailAddress(username) ? username : '');
+    if (input.addressesProven === false) {
+      await audit(tx, { event: 'user.created', userId: row.id, actorUserId: input.actorUserId, details: { upstreamUser } });
+      return row;
+    }
+    if (given) await proveAddress(tx, { userId: row.id, address: given, by: 'operator', actorUserId: input.actorUserId });
+    if (looksLikeAddress(username) && normalizeAddress(username) !== normalizeAddress(given))
+      await proveAddress(tx, { userId: row.id, address: username, by: 'operator', actorUserId: input.actorUserId }).catch((e: unknown) => {
+        // Someone else proved it first: this login name is then just a name, not an address of theirs.
+        if (!isPosternError(e, 'ADDRESS_TAKEN')) throw e;
+      });
     await audit(tx, { event: 'user.created', userId: row.id, actorUserId: input.actorUserId, details: { upstreamUser } });
     return row;
   });

@@ -5,6 +5,7 @@ import { creditsCommand } from './credits.js';
 import { demoCommand } from './demo.js';
 import { groupCommand } from './group.js';
 import { migrateCommand } from './migrate.js';
+import { personalityCommand } from './personality.js';
 import { userCommand } from './user.js';
 
-export const commands: CliCommand[] = [migrateCommand, demoCommand, userCommand, altloginCommand, groupCommand, creditsCommand];
+export const commands: CliCommand[] = [migrateCommand, demoCommand, userCommand, personalityCommand, altloginCommand, groupCommand, creditsCommand];

@@ -9,13 +9,14 @@ import {
   setGroupAllowSms,
   type GroupKind,
 } from '../accounts/groups.js';
+import { addGroupDomain } from '../accounts/group-domains.js';
 import { requireUserByName } from '../accounts/users.js';
 import type { CliCommand } from './command.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError, printJson } from './io.js';
 
 const USAGE =
-  'group create NAME --kind business|family [--allow-sms] | add-member GROUP USER [--admin] | remove-member GROUP USER | set-admin GROUP USER | set GROUP --allow-sms on|off | members GROUP [--json]';
+  'group create NAME --kind business|family [--allow-sms] | add-member GROUP USER [--admin] | remove-member GROUP USER | set-admin GROUP USER | set GROUP --allow-sms on|off | members GROUP [--json] | domain add GROUP DOMAIN';
 
 function onOff(value: string | undefined, flag: string): boolean {
   if (value === 'on') return true;
@@ -87,6 +88,13 @@ export const groupCommand: CliCommand = {
         if (values.json) return printJson(io, { ...group, members });
         io.stdout.write(`${group.kind} "${group.name}", SMS logins ${group.allowSms ? 'allowed' : 'not allowed'}\n`);
         for (const m of members) io.stdout.write(`  ${m.username}${m.isAdmin ? ' (administrator)' : ''}\n`);
+        return;
+      }
+      case 'domain': {
+        if (operands[0] !== 'add' || operands.length !== 3) throw new UsageError('"domain" needs: add GROUP DOMAIN');
+        const group = await requireGroupByName(ctx, operands[1]!);
+        const domain = await addGroupDomain(ctx, { groupId: group.id, domain: operands[2]! });
+        io.stdout.write(`${domain} now belongs to "${group.name}": its administrators can give members addresses in it\n`);
         return;
       }
       default:

@@ -80,6 +80,59 @@ export const personalities = pgTable(
   ],
 );
 
+/**
+ * Addresses a user has proven they may use (send as, receive for, get notices at): one row per address,
+ * so an address belongs to one user at a time (the primary key). `address` is lowercased. How it was
+ * proven: asserted by an operator, a confirmation link opened, or given by a group administrator in a
+ * domain the operator assigned to that group.
+ */
+export const provenAddresses = pgTable(
+  'proven_addresses',
+  {
+    address: text('address').primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    provenBy: text('proven_by', { enum: ['operator', 'link', 'group-domain'] }).notNull(),
+    provenAt: createdAt(),
+  },
+  (t) => [index('proven_addresses_user_idx').on(t.userId)],
+);
+
+/** A confirmation link mailed to an unproven address: only the keyed hash of its token is stored. */
+export const addressConfirmations = pgTable(
+  'address_confirmations',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    address: text('address').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at').notNull(),
+    usedAt: tstz('used_at'),
+  },
+  (t) => [index('address_confirmations_user_idx').on(t.userId, t.createdAt)],
+);
+
+/** Mail domains an operator gave to a Business/Family: its administrators hand out addresses in them. */
+export const groupDomains = pgTable('group_domains', {
+  domain: text('domain').primaryKey(),
+  groupId: integer('group_id').notNull().references(() => groups.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+});
+
+/** One row per submitted message (SMTP or web): the ledger the hourly sending limits count. */
+export const submissions = pgTable(
+  'submissions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    /** The alternative login used, or null for the main password. */
+    loginId: integer('login_id'),
+    recipients: integer('recipients').notNull(),
+    at: createdAt(),
+  },
+  (t) => [index('submissions_user_idx').on(t.userId, t.at), index('submissions_login_idx').on(t.loginId, t.at)],
+);
+
 export const loginKinds = ['password', 'otp', 'sms', 'app', 'totp'] as const;
 export type LoginKind = (typeof loginKinds)[number];
 export const services = ['web', 'imap', 'smtp'] as const;

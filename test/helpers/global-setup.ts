@@ -36,8 +36,15 @@ function ensureChromium(): void {
   installDebianPackage('chromium');
 }
 
+/** The SMTP tests drive swaks as one of their mail clients; installed the same way when missing. */
+function ensureSwaks(): void {
+  if (fs.existsSync('/usr/bin/swaks') || process.getuid?.() !== 0) return;
+  installDebianPackage('swaks');
+}
+
 export default async function setup(project: TestProject) {
   ensureChromium();
+  ensureSwaks();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-dovecot-'));
   // Installs dovecot-imapd when missing and we are root; otherwise fails loudly, never skips.
   const dovecot = await startDovecot({ dir, install: true });

@@ -31,7 +31,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/** `port`: listen there (to come back up where a test took the sink down); default a free one. */
+export async function startSmtpSink(options: { port?: number } = {}): Promise<SmtpSink> {
   const waiters: Array<() => void> = [];
   // Callbacks below run after `sink` exists (set up just after the server object).
   const server: SMTPServer = new SMTPServer({
@@ -95,7 +96,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   };
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   sink.port = (server.server.address() as { port: number }).port;
   return sink;

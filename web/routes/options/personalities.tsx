@@ -11,8 +11,10 @@ import {
   updatePersonality,
   type Personality,
 } from '../../../src/accounts/personalities.js';
+import { isProvenFor } from '../../../src/accounts/address-proofs.js';
+import { confirmAddress, findPendingConfirmation, hasPendingConfirmation, sendAddressConfirmation } from '../../../src/accounts/address-confirmations.js';
 import { hasRecentStepUp } from '../../../src/auth/web-sessions.js';
-import { isPosternError } from '../../../src/errors.js';
+import { isPosternError, PosternError } from '../../../src/errors.js';
 import type { Viewer, WebEnv } from '../../env.js';
 import { field, readForm, requireStepUp, viewerOf } from '../../middleware/session.js';
 import { Page } from '../../views/layout.js';
@@ -58,7 +60,28 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
   );
 }
 
-function PersonalitiesPage(p: { viewer: Viewer; list: Personality[]; draft?: Draft; ok?: string | null; error?: string | null }) {
+/** Whether a personality's address may be used yet (src/accounts/addresses.ts): shown beside its name. */
+type AddressStatus = 'none' | 'verified' | 'waiting' | 'unconfirmed';
+
+function AddressState(p: { status: AddressStatus; id: number; csrf: string }) {
+  if (p.status === 'none') return null;
+  if (p.status === 'verified') return <span class="tag">verified</span>;
+  return (
+    <span>
+      <span class="tag warn">{p.status === 'waiting' ? 'waiting for confirmation' : 'not confirmed'}</span>{' '}
+      <PostButton action={`/options/personalities/${p.id}/send-confirmation`} csrf={p.csrf} label="Send again" variant="secondary" />
+    </span>
+  );
+}
+
+function PersonalitiesPage(p: {
+  viewer: Viewer;
+  list: Personality[];
+  status: Map<number, AddressStatus>;
+  draft?: Draft;
+  ok?: string | null;
+  error?: string | null;
+}) {
   const csrf = p.viewer.session.csrfToken;
   // An older default personality may hold the bare login name as its "address": shown as empty, since a
   // browser would refuse to submit it from an email field, and saving stores no address instead.
@@ -68,7 +91,10 @@ function PersonalitiesPage(p: { viewer: Viewer; list: Personality[]; draft?: Dra
   return (
     <Page title="Personalities" viewer={p.viewer} path="/options/personalities">
       <h1>Personalities</h1>
-      <p class="muted">The names and addresses you send as. The default one also receives your SMS login codes.</p>
+      <p class="muted">
+        The names and addresses you send as. The default one also receives your SMS login codes. A new address can be used once you open
+        the confirmation link mailed to it.
+      </p>
       {!hasRecentStepUp(p.viewer.session) ? (
         <Notice kind="info">
           Changes need your main password again.{' '}
@@ -80,7 +106,8 @@ function PersonalitiesPage(p: { viewer: Viewer; list: Personality[]; draft?: Dra
       {p.list.map((x) => (
         <div class="card">
           <h2>
-            {x.name} {x.isDefault ? <span class="tag">default</span> : null}
+            {x.name} {x.isDefault ? <span class="tag">default</span> : null}{' '}
+            <AddressState status={p.status.get(x.id) ?? 'none'} id={x.id} csrf={csrf} />
           </h2>
           <PersonalityForm csrf={csrf} action={`/options/personalities/${x.id}`} values={valuesFor(x)} errors={errorsFor(x.id)} button="Save" />
           {!x.isDefault ? (
@@ -113,8 +140,24 @@ export function createPersonalityRoutes() {
 
   async function render(c: Context<WebEnv>, extra: { draft?: Draft; ok?: string | null; error?: string | null } = {}, status: 200 | 422 = 200) {
     const viewer = viewerOf(c);
-    const list = await listPersonalities(c.get('ctx'), viewer.session.userId);
-    return c.html(<PersonalitiesPage viewer={viewer} list={list} {...extra} />, status);
+    const ctx = c.get('ctx');
+    const userId = viewer.session.userId;
+    const list = await listPersonalities(ctx, userId);
+    const states = new Map<number, AddressStatus>();
+    for (const x of list) {
+      if (!isEmailAddress(x.email)) states.set(x.id, 'none');
+      else if (await isProvenFor(ctx.db, userId, x.email)) states.set(x.id, 'verified');
+      else states.set(x.id, (await hasPendingConfirmation(ctx, userId, x.email)) ? 'waiting' : 'unconfirmed');
+    }
+    return c.html(<PersonalitiesPage viewer={viewer} list={list} status={states} {...extra} />, status);
+  }
+
+  /** Mails the link for a new or changed address; trouble sending shows as "not confirmed" with "Send again". */
+  async function offerConfirmation(c: Context<WebEnv>, personalityId: number) {
+    const ctx = c.get('ctx');
+    await sendAddressConfirmation(ctx, { userId: viewerOf(c).session.userId, personalityId }).catch((e: unknown) => {
+      if (!isPosternError(e)) throw e;
+    });
   }
 
   /** Domain refusals go next to the field they concern (MOBILE_INVALID under Mobile number). */
@@ -132,8 +175,15 @@ export function createPersonalityRoutes() {
 
   app.get('/', (c) => {
     const ok = c.req.query('ok');
-    const known = ['saved', 'added', 'default', 'deleted'];
-    const text = { saved: 'Saved.', added: 'The personality was added.', default: 'The default personality was changed.', deleted: 'The personality was deleted.' };
+    const known = ['saved', 'added', 'default', 'deleted', 'sent', 'confirmed'];
+    const text = {
+      saved: 'Saved.',
+      added: 'The personality was added.',
+      default: 'The default personality was changed.',
+      deleted: 'The personality was deleted.',
+      sent: 'A confirmation link was sent. Open it while logged in here.',
+      confirmed: 'The address is confirmed: you can now send as it.',
+    };
     return render(c, { ok: ok && known.includes(ok) ? text[ok as keyof typeof text] : null });
   });
 
@@ -146,7 +196,15 @@ export function createPersonalityRoutes() {
   app.post('/new', async (c) => {
     const draft = draftFrom(await readForm(c), 'new');
     const userId = viewerOf(c).session.userId;
-    return attempt(c, draft, () => createPersonality(c.get('ctx'), { userId, ...draft.values, mobile: draft.values.mobile || null, actorUserId: userId }), 'added');
+    return attempt(
+      c,
+      draft,
+      async () => {
+        const p = await createPersonality(c.get('ctx'), { userId, ...draft.values, mobile: draft.values.mobile || null, actorUserId: userId });
+        if (p.email) await offerConfirmation(c, p.id);
+      },
+      'added',
+    );
   });
 
   app.post('/:id{[0-9]+}', async (c) => {
@@ -160,8 +218,9 @@ export function createPersonalityRoutes() {
       async () => {
         // Validate the number before saving anything, so a bad number leaves the personality untouched.
         if (draft.values.mobile.trim()) normalizeMobile(draft.values.mobile);
-        await updatePersonality(ctx, { userId, personalityId, name: draft.values.name, email: draft.values.email });
+        const p = await updatePersonality(ctx, { userId, personalityId, name: draft.values.name, email: draft.values.email });
         await setMobile(ctx, { userId, personalityId, mobile: draft.values.mobile || null, actorUserId: userId });
+        if (p.email && !(await isProvenFor(ctx.db, userId, p.email)) && !(await hasPendingConfirmation(ctx, userId, p.email))) await offerConfirmation(c, p.id);
       },
       'saved',
     );
@@ -175,6 +234,47 @@ export function createPersonalityRoutes() {
   app.post('/:id{[0-9]+}/delete', async (c) => {
     const userId = viewerOf(c).session.userId;
     return attempt(c, null, () => deletePersonality(c.get('ctx'), userId, Number(c.req.param('id'))), 'deleted');
+  });
+
+  app.post('/:id{[0-9]+}/send-confirmation', async (c) => {
+    const userId = viewerOf(c).session.userId;
+    return attempt(c, null, () => sendAddressConfirmation(c.get('ctx'), { userId, personalityId: Number(c.req.param('id')) }), 'sent');
+  });
+
+  // The link from the mail: shows what it would confirm; confirming is a POST (a link preview or a
+  // scanner fetching the URL must not confirm anything), in this user's session only.
+  app.get('/confirm', async (c) => {
+    const viewer = viewerOf(c);
+    const token = (c.req.query('token') ?? '').slice(0, 100);
+    const address = token ? await findPendingConfirmation(c.get('ctx'), viewer.session.userId, token) : null;
+    return c.html(
+      <Page title="Confirm your address" viewer={viewer} path="/options/personalities">
+        <h1>Confirm your address</h1>
+        {address ? (
+          <form method="post" action="/options/personalities/confirm">
+            <CsrfField token={viewer.session.csrfToken} />
+            <input type="hidden" name="token" value={token} />
+            <p>
+              Use <strong>{address}</strong> as one of your addresses?
+            </p>
+            <div class="actions">
+              <button type="submit" class="button">
+                Confirm {address}
+              </button>
+            </div>
+          </form>
+        ) : (
+          <Notice kind="error">{new PosternError('CONFIRMATION_INVALID').userMessage}</Notice>
+        )}
+      </Page>,
+      address ? 200 : 404,
+    );
+  });
+
+  app.post('/confirm', async (c) => {
+    const token = field(await readForm(c), 'token', 100);
+    const userId = viewerOf(c).session.userId;
+    return attempt(c, null, () => confirmAddress(c.get('ctx'), { userId, token }), 'confirmed');
   });
 
   return app;
