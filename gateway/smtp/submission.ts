@@ -20,6 +20,7 @@ import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
 import { looksLikeAddress, normalizeAddress, ownsAddress } from '../../src/accounts/addresses.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
+import { trackSmtpSessions } from './live-sessions.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 
@@ -63,6 +64,7 @@ export async function startSubmissionListener(
   const tlsAvailable = Boolean(options.tls);
   const name = os.hostname();
   const plaintextAllowed = options.plaintextAuthAllowed ?? isLoopbackAddress;
+  const live = trackSmtpSessions(ctx, () => server);
 
   const onAuth = (auth: SMTPServerAuthentication, session: Session, done: (err?: Error | null, res?: { user: AuthSuccess }) => void) => {
     // Defence in depth: AUTH is already hidden on such connections (transport-security.ts).
@@ -71,9 +73,15 @@ export async function startSubmissionListener(
     if (auth.authzid && auth.authcid && normalizeAddress(auth.authzid) !== normalizeAddress(auth.authcid))
       return done(replies.authzidRefused());
     const ip = session.remoteAddress;
+    const authStartedAt = new Date();
     authenticate(ctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
       (result) => {
-        if (result.ok) return done(null, { user: result });
+        if (result.ok) {
+          // Answered only once the session is confirmed: a login revoked while verifying gets the 421.
+          return void live.started(session, result, authStartedAt).then((confirmed) => {
+            if (confirmed) done(null, { user: result });
+          });
+        }
         log.info({ code: 'SMTP_AUTH_FAILED', reason: result.reason, ip }, 'smtp authentication refused');
         session.authFailures = (session.authFailures ?? 0) + 1;
         // smtp-server closes the connection after a 421.
@@ -90,6 +98,7 @@ export async function startSubmissionListener(
   const onMailFrom = (address: { address: string }, session: Session, done: (err?: Error | null) => void) => {
     const user = session.user;
     if (!user) return done(replies.authRequired());
+    live.touched(session);
     const from = address.address ?? '';
     if (!from) return done(replies.nullSenderRefused());
     if (!looksLikeAddress(from)) return done(replies.senderNotOwned(from));
@@ -167,6 +176,7 @@ export async function startSubmissionListener(
       done();
     },
     onAuth,
+    onClose: (session) => live.closed(session),
     onMailFrom,
     onRcptTo,
     onData,

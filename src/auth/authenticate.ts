@@ -72,7 +72,9 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
     const { window } = outcome;
     // Inside a 1-hour window a login is a reconnect (a session), not a new use.
     if (window && !window.first && outcome.login) return recordWindowReuse(ctx, attempt, who(outcome.user), outcome.login, outcome.method, window);
-    const result = withWindow(await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method), window, outcome.smsWindowId);
+    const recorded = await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method);
+    const epoch = outcome.method === 'main' ? { passwordChangedAt: outcome.user.passwordChangedAt } : {};
+    const result = withWindow({ ...recorded, ...epoch }, window, outcome.smsWindowId);
     if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
     return result;
   }
