@@ -30,6 +30,7 @@ import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { altLogins, users } from '../db/schema.js';
 import { normalizeUsername } from '../accounts/usernames.js';
+import { hasControlCharacters } from '../control-characters.js';
 import { authCacheKey, getAuthCache } from './auth-cache.js';
 import { dummyVerify } from './dummy-verify.js';
 import { APP_PASSWORD_SYMBOLS, canonicalizeGenerated } from './generated-secrets.js';
@@ -48,7 +49,9 @@ const SMS_SUFFIX = new RegExp(`^(.+)(\\d{${SMS_CODE_DIGITS}})$`, 's');
 
 /** Decides a login attempt. Never throws for bad credentials; see AuthResult for the outcomes. */
 export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<AuthResult> {
-  const username = normalizeUsername(req.username);
+  // No user's name has a control character, and PostgreSQL would refuse a NUL: such a name is unknown
+  // (looked up as '', so it fails like any unknown user, at the same cost, and is throttled per address).
+  const username = hasControlCharacters(req.username, { allowLineBreaks: false }) ? '' : normalizeUsername(req.username);
   const cache = getAuthCache(ctx);
   const cacheKey = req.service !== 'web' ? authCacheKey(ctx, req, username) : null;
   const hit = cacheKey ? cache.get(cacheKey) : null;
