@@ -57,6 +57,8 @@ const schema = z
     UPSTREAM_RESTRICTED_MASTER_USER: optionalString,
     UPSTREAM_RESTRICTED_MASTER_PASSWORD: optionalString,
     SMS_PROVIDER: z.enum(['console', 'twilio']).default('console'),
+    /** Lets the console SMS provider (and /demo/phone) run on a non-loopback HOST: development only. */
+    ALLOW_CONSOLE_SMS: bool.default(false),
     TWILIO_ACCOUNT_SID: optionalString,
     TWILIO_AUTH_TOKEN: optionalString,
     TWILIO_FROM: optionalString,
@@ -153,8 +155,17 @@ const schema = z
     }
     if (c.SMS_PROVIDER === 'console' && c.NODE_ENV === 'production')
       fail('SMS_PROVIDER', 'the console provider delivers nothing; set SMS_PROVIDER=twilio in production');
+    // Its codes are readable on /demo/phone by whoever can reach the web: only where nobody else can.
+    else if (c.SMS_PROVIDER === 'console' && !isLoopbackHost(c.HOST) && !c.ALLOW_CONSOLE_SMS)
+      fail('SMS_PROVIDER', `the console provider shows every code on /demo/phone, so it runs only when HOST is a loopback address (HOST=${c.HOST}); set SMS_PROVIDER=twilio, or ALLOW_CONSOLE_SMS=1 on a development machine`);
     if (c.NODE_ENV === 'production' && !c.SECRET_KEY) fail('SECRET_KEY', 'required in production');
   });
+
+/** 127.0.0.0/8, ::1 or localhost: every listener binds HOST, so then nothing listens beyond this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
 
 export type Config = Omit<z.infer<typeof schema>, 'DATA_DIR'> & {
   DATA_DIR: string;

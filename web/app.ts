@@ -20,6 +20,7 @@ import { loadSession } from './middleware/session.js';
 import { refuse } from './refusal.js';
 import { createChoosePasswordRoutes } from './routes/choose-password.js';
 import { createDemoPhoneRoutes } from './routes/demo-phone.js';
+import { isLoopbackHost } from '../src/config.js';
 import { createHealthRoutes } from './routes/health.js';
 import { createLoginRoutes } from './routes/login.js';
 import { createStorePool } from './mail/store-pool.js';
@@ -61,7 +62,8 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   // Only with a token: the public web never exposes metrics by default.
   if (ctx.config.METRICS_TOKEN) app.route('/', createMetricsRoutes({ token: ctx.config.METRICS_TOKEN }));
   app.route('/', createStaticRoutes());
-  if (ctx.config.SMS_PROVIDER === 'console') app.route('/', createDemoPhoneRoutes(ctx));
+  // Only where the configuration allows the console provider (loopback HOST or ALLOW_CONSOLE_SMS): 404 otherwise.
+  if (ctx.config.SMS_PROVIDER === 'console' && (isLoopbackHost(ctx.config.HOST) || ctx.config.ALLOW_CONSOLE_SMS)) app.route('/', createDemoPhoneRoutes(ctx));
   // Signed by Twilio instead of carrying a session or CSRF token; mounted before both.
   app.route('/', createWebhookRoutes(ctx));
 

@@ -37,6 +37,7 @@ import type { Relay } from './relay.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamSessionCache } from './session-cache.js';
 import { destroyLater } from './destroy-later.js';
+import type { LiveHandle, LiveSessionInfo } from '../../src/sessions/types.js';
 
 /** The accounts core's login decision (src/auth/authenticate.ts); injectable for tests of odd outcomes. */
 export type Authenticator = (ctx: AppContext, req: AuthRequest) => Promise<AuthResult>;
@@ -88,6 +89,8 @@ export class ImapConnection {
   private paused = 0;
   private readonly deadline: PreLoginDeadline;
   private verifying = false;
+  /** This session in the live-session registry (src/sessions/), once logged in. */
+  private live: LiveHandle | null = null;
 
   private readonly onData = (chunk: Buffer) => {
     this.reader.push(chunk);
@@ -232,6 +235,27 @@ export class ImapConnection {
   }
 
   /**
+   * Registers the logged-in session, so that revoking its login, disabling the user or changing the
+   * password ends it (endByGateway) on whichever instance the change is made. Resolves once the database
+   * confirmed it (a change that raced the login has ended it by then: check isClosed).
+   */
+  async trackLiveSession(info: Omit<LiveSessionInfo, 'protocol' | 'clientIp'>): Promise<void> {
+    if (this.closed) return;
+    this.live = this.ctx.liveSessions.register({ ...info, protocol: 'imap', clientIp: this.remoteIp }, (reason) => this.endByGateway(reason));
+    await this.live.checked;
+  }
+
+  /**
+   * Ends the session for a reason of the gateway's (login revoked …): `* BYE`, then the close. The store
+   * session is logged out, never parked for reuse; nothing the client sends after this reaches the store.
+   */
+  endByGateway(reason: string): void {
+    if (this.closed) return;
+    this.relay?.logOutStoreNow();
+    this.finish(`* BYE ${reason.replace(/[^\x20-\x7e]/g, '')}`);
+  }
+
+  /**
    * RFC 9051 §6.2.1: after our OK the handshake starts at once, and every byte the client sent before
    * it is dropped (nginx CVE-2014-3556, Dovecot CVE-2021-33515: plaintext injected before the handshake
    * ran inside the TLS session).
@@ -258,6 +282,7 @@ export class ImapConnection {
     if (line) this.write(line);
     this.closed = true;
     this.deadline.stop();
+    this.live?.unregister();
     this.relay?.destroy();
     this.socket.end();
     destroyLater(this.socket);
@@ -268,6 +293,7 @@ export class ImapConnection {
     this.deadline.stop();
     if (!this.closed) {
       this.closed = true;
+      this.live?.unregister();
       this.relay?.destroy();
     }
     this.socket.destroy();
@@ -350,7 +376,10 @@ export class ImapConnection {
         const parsed = parseCommand(event.parts);
         if (!parsed.ok) this.refuse(parsed.tag, { status: 'BAD', code: parsed.code, text: parsed.text });
         else if (this.state === 'not-authenticated') handlePreAuthCommand(this, parsed.command);
-        else this.relay!.onCommand(parsed.command);
+        else {
+          this.live?.touch();
+          this.relay!.onCommand(parsed.command);
+        }
         return;
       }
       case 'idle-done':

@@ -3,6 +3,7 @@
  * opens the store session as the master user on the user's behalf (upstream.ts). Only then does the
  * client get its tagged OK, carrying the store's capabilities filtered for this session.
  */
+import type { AuthSuccess } from '../../src/auth/types.js';
 import { storeIdentity } from '../../src/upstream/store-identity.js';
 import { filterCapabilities } from './capability-filter.js';
 import type { ImapConnection } from './connection.js';
@@ -17,6 +18,12 @@ import { UpstreamError, openUpstream } from './upstream.js';
  * here because this is where they would do harm.
  */
 const UNSAFE_NAME = /[*\0\r\n]/;
+
+/** The login facts the live-session registry keeps (src/sessions/). */
+function liveFacts(result: AuthSuccess) {
+  const { userId, loginId, method: loginKind, restricted, validUntil, passwordChangedAt } = result;
+  return { userId, loginId, loginKind, restricted, validUntil, passwordChangedAt };
+}
 
 /** Runs LOGIN / AUTHENTICATE PLAIN to the end; the connection waits meanwhile. */
 export function logIn(conn: ImapConnection, tag: string, username: string, secret: string): void {
@@ -40,6 +47,7 @@ export function logIn(conn: ImapConnection, tag: string, username: string, secre
 async function attemptLogin(conn: ImapConnection, tag: string, username: string, secret: string): Promise<string | null> {
   const { ctx } = conn;
   if (username === '' || UNSAFE_NAME.test(username)) return loginReplies.failed;
+  const authStartedAt = new Date();
   const result = await conn.settings.authenticate(ctx, { username, secret, service: 'imap', ip: conn.remoteIp });
   if (!result.ok) return replyForAuthFailure(result);
   if (UNSAFE_NAME.test(result.upstreamUser)) return loginReplies.failed;
@@ -69,6 +77,9 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   }
   const relay = new Relay(conn, session, result, parkKey);
   conn.beginSession(relay);
+  // Confirmed before the OK: a login revoked while it was being verified never runs a command.
+  await conn.trackLiveSession({ ...liveFacts(result), startedAt: new Date(), authStartedAt });
+  if (conn.isClosed) return null;
   const caps = filterCapabilities(session.capabilities, { maxMessageSize: conn.settings.maxMessageSize, restricted: result.restricted });
   conn.reply(tag, `OK [CAPABILITY ${caps.join(' ')}] Logged in${result.restricted ? ' (restricted: nothing can be deleted)' : ''}`);
   relay.start(session.leftover);

@@ -136,6 +136,25 @@ export class Relay {
     return this.refusals.flush();
   }
 
+  /**
+   * The gateway ended the session (connection.endByGateway): LOGOUT to the store when it can read one as
+   * a command — between commands, during IDLE (after DONE), or behind a command already sent whole —
+   * otherwise the connection is cut. Never parked: the session must not serve anyone again.
+   */
+  logOutStoreNow(): void {
+    if (this.closed || this.handedOff) return;
+    const f = this.inFlight;
+    const sentWhole = !f || (f.next >= f.segments.length && !f.awaitingContinuation && (!f.append || f.append.phase === 'sent'));
+    if (!sentWhole || f?.idle === 'starting') return this.destroy();
+    this.handedOff = true;
+    this.closed = true;
+    this.upstream.off('close', this.onUpstreamClose);
+    this.upstream.off('data', this.onUpstreamChunk);
+    this.upstream.resume();
+    if (f?.idle === 'idling') this.upstream.write('DONE\r\n');
+    logOutStore(this.upstream);
+  }
+
   onClientDrain(): void {
     if (!this.closed) this.upstream.resume();
   }

@@ -24,6 +24,7 @@ import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
 import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
+import { trackSmtpSessions } from './live-sessions.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 
@@ -75,6 +76,7 @@ export async function startSubmissionListener(
   // The total is smtp-server's maxClients (checked as the socket arrives); the per-address cap here.
   const limiter = new ConnectionLimiter('smtp', { total: Number.MAX_SAFE_INTEGER, perAddress: caps.perAddress }, log);
   const admitted = new Set<string>();
+  const live = trackSmtpSessions(ctx, () => servers);
 
   const onAuth = (auth: SMTPServerAuthentication, session: Session, done: (err?: Error | null, res?: { user: AuthSuccess }) => void) => {
     // Defence in depth: AUTH is already hidden on such connections (transport-security.ts).
@@ -83,9 +85,15 @@ export async function startSubmissionListener(
     if (auth.authzid && auth.authcid && normalizeAddress(auth.authzid) !== normalizeAddress(auth.authcid))
       return done(replies.authzidRefused());
     const ip = session.remoteAddress;
+    const authStartedAt = new Date();
     authenticate(ctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
       (result) => {
-        if (result.ok) return done(null, { user: result });
+        if (result.ok) {
+          // Answered only once the session is confirmed: a login revoked while verifying gets the 421.
+          return void live.started(session, result, authStartedAt).then((confirmed) => {
+            if (confirmed) done(null, { user: result });
+          });
+        }
         log.info({ code: 'SMTP_AUTH_FAILED', reason: result.reason, ip }, 'smtp authentication refused');
         session.authFailures = (session.authFailures ?? 0) + 1;
         // smtp-server closes the connection after a 421.
@@ -102,6 +110,7 @@ export async function startSubmissionListener(
   const onMailFrom = (address: { address: string }, session: Session, done: (err?: Error | null) => void) => {
     const user = session.user;
     if (!user) return done(replies.authRequired());
+    live.touched(session);
     // Checked here already (and again at the end of DATA, by submitMessage) so a client learns before
     // sending the body; the rule is authorizeSender's, not this file's.
     authorizeSender(ctx, user.userId, address.address ?? '').then(
@@ -195,6 +204,7 @@ export async function startSubmissionListener(
     },
     onClose(session) {
       if (admitted.delete(session.id)) limiter.release(session.remoteAddress);
+      live.closed(session);
     },
     onAuth,
     onMailFrom,

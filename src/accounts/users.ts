@@ -146,10 +146,11 @@ async function writePassword(
 ): Promise<void> {
   assertPasswordAcceptable(input.password);
   const passwordHash = await ctx.hasher.hash(input.password);
+  const changedAt = new Date();
   await ctx.db.transaction(async (tx) => {
     const rows = await tx
       .update(users)
-      .set({ passwordHash, mustChangePassword: false, passwordChangedAt: new Date() })
+      .set({ passwordHash, mustChangePassword: false, passwordChangedAt: changedAt })
       .where(and(eq(users.id, input.userId), input.onlyIfMustChange ? eq(users.mustChangePassword, true) : undefined))
       .returning({ id: users.id });
     if (!rows.length) {
@@ -166,7 +167,7 @@ async function writePassword(
   // After the commit: a mail client still holding the old password must not be let in from the cache,
   // sessions it opened end, and so does every browser but the one that made the change (if any).
   await invalidateUser(ctx, input.userId);
-  await endSessionsFor(ctx, { userId: input.userId, loginId: null, except: input.keepWebSessionId, allWebSessions: true }, END_REASONS.password);
+  await endSessionsFor(ctx, { userId: input.userId, loginId: null, except: input.keepWebSessionId, changedAt, allWebSessions: true }, END_REASONS.password);
 }
 
 /** Checks the main password of a user (for step-up re-authentication); one argon2 verification. */

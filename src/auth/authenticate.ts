@@ -32,6 +32,7 @@ import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { altLogins, users } from '../db/schema.js';
 import { normalizeUsername } from '../accounts/usernames.js';
+import { hasControlCharacters } from '../control-characters.js';
 import { authCacheKey, getAuthCache } from './auth-cache.js';
 import { dummyVerify } from './dummy-verify.js';
 import { APP_PASSWORD_SYMBOLS, canonicalizeGenerated } from './generated-secrets.js';
@@ -66,7 +67,9 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
 }
 
 async function decideLogin(ctx: AppContext, req: AuthRequest): Promise<AuthResult> {
-  const username = normalizeUsername(req.username);
+  // No user's name has a control character, and PostgreSQL would refuse a NUL: such a name is unknown
+  // (looked up as '', so it fails like any unknown user, at the same cost, and is throttled per address).
+  const username = hasControlCharacters(req.username, { allowLineBreaks: false }) ? '' : normalizeUsername(req.username);
   const cache = getAuthCache(ctx);
   const cacheKey = req.service !== 'web' ? authCacheKey(ctx, req, username) : null;
   const hit = cacheKey ? cache.get(cacheKey) : null;
@@ -103,7 +106,9 @@ async function decideLogin(ctx: AppContext, req: AuthRequest): Promise<AuthResul
     const { window } = outcome;
     // Inside a 1-hour window a login is a reconnect (a session), not a new use.
     if (window && !window.first && outcome.login) return recordWindowReuse(ctx, attempt, who(outcome.user), outcome.login, outcome.method, window);
-    const result = withWindow(await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method), window, outcome.smsWindowId);
+    const recorded = await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method);
+    const epoch = outcome.method === 'main' ? { passwordChangedAt: outcome.user.passwordChangedAt } : {};
+    const result = withWindow({ ...recorded, ...epoch }, window, outcome.smsWindowId);
     if (outcome.login?.recovery) await recordRecoveryUse(ctx, attempt, outcome.user, outcome.login);
     if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
     return result;

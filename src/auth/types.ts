@@ -31,6 +31,11 @@ export interface AuthSuccess {
   restricted: boolean;
   /** 1-hour one-time and SMS logins: the end of the fixed window this session was opened in. */
   validUntil?: Date;
+  /**
+   * Main-password logins: the password version (users.password_changed_at) that was verified, so a live
+   * session can tell whether a password change came after its login (src/sessions/).
+   */
+  passwordChangedAt?: Date;
   /** A 1-hour SMS login's window (the challenge id), for the web to remember in this browser. */
   smsWindowId?: number;
 }

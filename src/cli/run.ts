@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, setConfig } from '../config.js';
 import { createContext, type AppContext } from '../context.js';
 import { isPosternError } from '../errors.js';
 import { log } from '../log.js';
+import { hasControlCharacters } from '../control-characters.js';
 import type { CliCommand } from './command.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -21,6 +22,13 @@ export async function runCli(argv: string[], commands: CliCommand[], io: CliIo):
     }
     io.stdout.write(out);
     return 0;
+  }
+  // Arguments reach names, labels and the database: a control character (a pasted escape sequence, a NUL
+  // PostgreSQL would refuse) is one line and exit 2, before anything is opened or written.
+  const bad = args.findIndex((a) => hasControlCharacters(a, { allowLineBreaks: false }));
+  if (bad >= 0) {
+    io.stderr.write(`postern ${command.name}: argument ${bad + 1} contains a control character (such as NUL or ESC); retype it\n`);
+    return 2;
   }
   let ctx: AppContext | undefined;
   try {

@@ -87,11 +87,16 @@ export class LiveSessionRegistry {
       const ms = Math.min(Math.max(info.validUntil.getTime() - Date.now(), 0), MAX_TIMER_MS);
       entry.windowTimer = setTimeout(() => this.endEntry(entry, END_REASONS.window), ms).unref();
     }
-    void this.start()
+    const checked = this.start()
       .then(() => this.checkAgainstDatabase([entry]))
-      .catch((err: unknown) => this.log.warn({ err, code: 'LIVE_SESSION_CHECK_FAILED' }, 'live session check at registration failed'));
+      .catch((err: unknown) => {
+        // The login itself was just decided by the database; the re-check covers this session later.
+        this.log.warn({ err, code: 'LIVE_SESSION_CHECK_FAILED' }, 'live session check at registration failed');
+      })
+      .then(() => this.sessions.get(id) === entry);
     return {
       id,
+      checked,
       touch: () => this.touch(entry),
       unregister: () => this.forget(entry),
     };
@@ -229,6 +234,7 @@ export class LiveSessionRegistry {
 function matches(entry: Entry, s: SessionSelector): boolean {
   const { info } = entry;
   if (info.userId !== s.userId || entry.id === s.except) return false;
+  if (s.changedAt && info.passwordChangedAt?.getTime() === s.changedAt.getTime()) return false;
   return s.loginId === undefined || info.loginId === s.loginId;
 }
 
@@ -240,7 +246,9 @@ export function parseEndMessage(payload: string): EndMessage | null {
     if (typeof m.origin !== 'string' || typeof m.reason !== 'string' || !Number.isInteger(s?.userId)) return null;
     if (s.loginId !== undefined && s.loginId !== null && !Number.isInteger(s.loginId)) return null;
     if (s.except !== undefined && typeof s.except !== 'string') return null;
-    return { origin: m.origin, reason: m.reason.slice(0, 200), selector: { userId: s.userId, loginId: s.loginId, except: s.except } };
+    const changedAt = s.changedAt === undefined ? undefined : new Date(s.changedAt as unknown as string);
+    if (changedAt && Number.isNaN(changedAt.getTime())) return null;
+    return { origin: m.origin, reason: m.reason.slice(0, 200), selector: { userId: s.userId, loginId: s.loginId, except: s.except, changedAt } };
   } catch {
     return null;
   }

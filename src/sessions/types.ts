@@ -20,6 +20,8 @@ export interface LiveSessionInfo {
    * after it but before `register` still ends the session (checked against the database on register).
    */
   authStartedAt: Date;
+  /** Main-password sessions: the password version verified (AuthSuccess.passwordChangedAt). */
+  passwordChangedAt?: Date;
   /** 1-hour one-time and SMS logins: the session ends when the window does. */
   validUntil?: Date;
 }
@@ -27,6 +29,12 @@ export interface LiveSessionInfo {
 /** What `register` gives back to the front. */
 export interface LiveHandle {
   readonly id: string;
+  /**
+   * Resolves once the database confirmed the session may start (false: it was ended meanwhile, `end`
+   * was called). Fronts answer the login only then, so a change that raced the login leaves no window in
+   * which the session could run a command.
+   */
+  readonly checked: Promise<boolean>;
   /** The client did something: refreshes "last active" (written at most every few seconds). */
   touch(): void;
   /** The session ended on its own (logout, disconnect): forget it without calling `end`. */
@@ -40,6 +48,11 @@ export interface SessionSelector {
   loginId?: number | null;
   /** A live-session or web-session id that stays (the browser that made the change). */
   except?: string;
+  /**
+   * A password change: the new password version. A session that verified this very version used the new
+   * password and stays, though the NOTIFY may reach its instance only after it registered.
+   */
+  changedAt?: Date;
   /**
    * Also revoke every web session of the user but `except`, whatever login opened it (a password change
    * signs every other browser out). Without it web sessions are left to validateWebSession, which already

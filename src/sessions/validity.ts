@@ -19,7 +19,7 @@ export const END_REASONS = {
 /** Database queries take ids in chunks of this size (bind-parameter limits, statement size). */
 const CHUNK = 1000;
 
-type Checked = Pick<LiveSessionInfo, 'userId' | 'loginId' | 'authStartedAt' | 'validUntil'> & { id: string };
+type Checked = Pick<LiveSessionInfo, 'userId' | 'loginId' | 'authStartedAt' | 'validUntil' | 'passwordChangedAt'> & { id: string };
 
 /** The sessions among `sessions` that must end, each with the reason to give the client. */
 export async function findEndedSessions(db: Db, sessions: readonly Checked[], now = new Date()): Promise<Array<{ id: string; reason: string }>> {
@@ -51,8 +51,14 @@ function reasonToEnd(
 ): string | null {
   if (!user || user.disabled) return END_REASONS.disabled;
   if (s.loginId !== null && (!login || login.revokedAt || login.userId !== s.userId)) return END_REASONS.revoked;
-  // The main password authorised it: a change after the login began (even one that raced it) ends it.
-  if (s.loginId === null && user.passwordChangedAt.getTime() > s.authStartedAt.getTime()) return END_REASONS.password;
+  // The main password authorised it: a change since the version it verified (even one that raced the
+  // login) ends it. Without that version, a change after the login began does.
+  if (s.loginId === null) {
+    const changed = s.passwordChangedAt
+      ? user.passwordChangedAt.getTime() !== s.passwordChangedAt.getTime()
+      : user.passwordChangedAt.getTime() > s.authStartedAt.getTime();
+    if (changed) return END_REASONS.password;
+  }
   if (s.validUntil && s.validUntil.getTime() <= now.getTime()) return END_REASONS.window;
   return null;
 }

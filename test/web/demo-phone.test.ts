@@ -36,4 +36,19 @@ describe('the demo phone (console SMS provider)', () => {
       await twilioCtx.close();
     }
   });
+
+  it('answers on a non-loopback HOST only with ALLOW_CONSOLE_SMS=1 (otherwise the process does not start)', async () => {
+    await expect(createTestContext({ env: { SMS_PROVIDER: 'console', HOST: '0.0.0.0' } })).rejects.toThrow(/SMS_PROVIDER/);
+    const devCtx = await createTestContext({ env: { SMS_PROVIDER: 'console', HOST: '0.0.0.0', ALLOW_CONSOLE_SMS: '1' } });
+    try {
+      expect((await createWebApp(devCtx).request('/demo/phone')).status).toBe(200);
+    } finally {
+      await devCtx.close();
+    }
+  });
+
+  it('is not shown if a console context somehow runs on a public HOST', async () => {
+    const publicCtx = { ...ctx, config: { ...ctx.config, HOST: '0.0.0.0' } };
+    expect((await createWebApp(publicCtx).request('/demo/phone')).status).toBe(404);
+  });
 });

@@ -11,6 +11,7 @@ import { createUser, setPassword, setUserDisabled } from '../../../src/accounts/
 import { createContext, type AppContext } from '../../../src/context.js';
 import { openDatabase, type Database } from '../../../src/db/client.js';
 import { altLogins, liveInstances, liveSessions } from '../../../src/db/schema.js';
+import { authenticate } from '../../../src/auth/authenticate.js';
 import { createWebSession, validateWebSession } from '../../../src/auth/web-sessions.js';
 import { listSessions, recheckAll, type LiveSessionInfo } from '../../../src/sessions/index.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
@@ -120,15 +121,20 @@ describe('live sessions follow their login', () => {
     expect(late.reason).toMatch(/revoked/);
   });
 
-  it('a password change while a main-password login was being verified ends it too; a later login stays', async () => {
+  it('a password change while a main-password login was being verified ends it too; a login with the new password stays', async () => {
     const { user } = await newUser();
-    const authStartedAt = new Date(Date.now() - 50);
+    // The old password is verified (its version read), then the change commits, then the session registers.
+    const verifiedOld = await authenticate(a, { username: user.username, secret: 'main password 1', service: 'imap', ip: '127.0.0.1' });
     await setPassword(b, { userId: user.id, password: 'changed meanwhile' });
-    const raced = track(a, info(user.id, null, { authStartedAt }));
-    const after = track(a, info(user.id, null));
+    const verifiedNew = await authenticate(a, { username: user.username, secret: 'changed meanwhile', service: 'imap', ip: '127.0.0.1' });
+    if (!verifiedOld.ok || !verifiedNew.ok) throw new Error('login failed');
+    // Both registered before the change's NOTIFY can have reached instance A.
+    const raced = track(a, info(user.id, null, { passwordChangedAt: verifiedOld.passwordChangedAt }));
+    const fresh = track(a, info(user.id, null, { passwordChangedAt: verifiedNew.passwordChangedAt }));
     await until(() => raced.reason !== null, 1000);
+    expect(raced.reason).toMatch(/password/);
     await settle();
-    expect(after.reason).toBeNull();
+    expect(fresh.reason).toBeNull();
   });
 
   it('a change whose NOTIFY was missed is caught by recheckAll()', async () => {

@@ -40,4 +40,16 @@ describe('SMS and credit settings', () => {
   it('refuses the console provider in production', () => {
     expect(configError({ NODE_ENV: 'production', SECRET_KEY: 'k'.repeat(40), SMS_PROVIDER: 'console' })).toMatch(/SMS_PROVIDER: the console provider delivers nothing/);
   });
+
+  it('allows the console provider only when every listener is on loopback, or with ALLOW_CONSOLE_SMS', () => {
+    for (const HOST of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) expect(loadConfig({ ...base, HOST }).SMS_PROVIDER).toBe('console');
+    for (const HOST of ['0.0.0.0', '::', '192.0.2.10', 'mail.example.org']) {
+      const message = configError({ HOST });
+      expect(message).toMatch(/^invalid configuration: SMS_PROVIDER: the console provider shows every code on \/demo\/phone/);
+      expect(message.split('\n')).toHaveLength(1);
+    }
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', ALLOW_CONSOLE_SMS: '1' }).ALLOW_CONSOLE_SMS).toBe(true);
+    expect(configError({ HOST: '0.0.0.0', ALLOW_CONSOLE_SMS: 'maybe' })).toMatch(/ALLOW_CONSOLE_SMS/);
+    expect(loadConfig({ ...base, HOST: '0.0.0.0', SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', TWILIO_FROM: '+15005550006' }).SMS_PROVIDER).toBe('twilio');
+  });
 });
