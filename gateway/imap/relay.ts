@@ -21,7 +21,7 @@ import { asRestrictedAnswer } from './refusal.js';
 import { RefusalAudit } from './refusal-audit.js';
 import { changesSessionState, stateAfter } from './session-effects.js';
 import type { UpstreamSession } from './upstream.js';
-import type { RecyclingSocket } from './read-buffers.js';
+import { readsByView } from './read-buffers.js';
 import { CRLF } from './syntax.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
 import { logOutStore, unselectThenPark } from './session-cache.js';
@@ -105,7 +105,7 @@ export class Relay {
     up.on('data', this.onUpstreamChunk);
     // Literal chunks are written to the client as views of the read buffer: it may be reused only once
     // the client socket has taken every byte (nothing queued) and the framer holds nothing back.
-    (up as RecyclingSocket).readBufferFree = () => !this.closed && this.responses.bufferedBytes === 0 && this.conn.pendingOutputBytes === 0;
+    readsByView(up, () => !this.closed && this.responses.bufferedBytes === 0 && this.conn.pendingOutputBytes === 0);
     up.on('drain', this.onUpstreamDrain);
     up.on('error', this.onUpstreamError);
     up.on('close', this.onUpstreamClose);

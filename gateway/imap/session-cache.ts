@@ -18,7 +18,7 @@
  */
 import type net from 'node:net';
 import { destroyLater } from './destroy-later.js';
-import type { RecyclingSocket } from './read-buffers.js';
+import { readerChanging, readsByCopy } from './read-buffers.js';
 import { LoginLineReader, type UpstreamIdentity, type UpstreamSession, type UpstreamTarget } from './upstream.js';
 
 /** Each parked session holds a store process; a few dozen cover a busy gateway's reconnects. */
@@ -89,7 +89,7 @@ export class UpstreamSessionCache {
     socket.on('data', onData);
     socket.on('error', onGone);
     socket.on('close', onGone);
-    (socket as RecyclingSocket).readBufferFree = () => true;
+    readsByCopy(socket); // parked: nothing is kept
     const timer = setTimeout(onData, this.reuseMs).unref();
     this.parked.set(key, { socket, capabilities, timer, onData, onGone });
   }
@@ -107,7 +107,7 @@ export class UpstreamSessionCache {
     entry.socket.off('data', entry.onData);
     entry.socket.off('error', entry.onGone);
     entry.socket.off('close', entry.onGone);
-    delete (entry.socket as RecyclingSocket).readBufferFree;
+    readerChanging(entry.socket);
     return entry;
   }
 }
@@ -120,7 +120,7 @@ export function logOutStore(socket: net.Socket, tag = 'P9'): void {
   if (socket.destroyed) return;
   socket.on('data', () => undefined);
   socket.on('error', () => socket.destroy());
-  (socket as RecyclingSocket).readBufferFree = () => true;
+  readsByCopy(socket); // read and dropped
   socket.write(`${tag} LOGOUT\r\n`);
   destroyLater(socket);
 }

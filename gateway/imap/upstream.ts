@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { type RecyclingSocket, connectRecycling } from './read-buffers.js';
+import { connectRecycling, readerChanging, readsByCopy } from './read-buffers.js';
 
 export interface UpstreamTarget {
   host: string;
@@ -169,7 +169,7 @@ export class LoginLineReader {
   constructor(private readonly socket: net.Socket) {
     socket.on('data', this.onData);
     // onData copies every chunk, so a reused read buffer is free as soon as it returns.
-    (socket as RecyclingSocket).readBufferFree = () => true;
+    readsByCopy(socket);
     socket.on('error', this.onEnd);
     socket.on('close', this.onClose);
   }
@@ -198,7 +198,7 @@ export class LoginLineReader {
   detach(): Buffer {
     this.socket.off('data', this.onData);
     // The next reader (the relay) says for itself when a chunk is free.
-    delete (this.socket as RecyclingSocket).readBufferFree;
+    readerChanging(this.socket);
     this.socket.off('error', this.onEnd);
     this.socket.off('close', this.onClose);
     return this.buffer;
