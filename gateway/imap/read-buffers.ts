@@ -13,14 +13,10 @@
  * premature reuse.
  */
 import net from 'node:net';
+import { MAX_FREE_READ_BUFFERS, READ_BUFFER_BYTES } from './limits.js';
 
-/** Bytes per read: Node's own default read size. */
-export const READ_BUFFER_BYTES = 64 * 1024;
-/**
- * Buffers kept for reuse across all sessions (1 MiB). An open store connection holds one more, for its
- * next read; an idle one touches only the pages its small reads land in.
- */
-const MAX_FREE_BUFFERS = 16;
+export { READ_BUFFER_BYTES };
+const MAX_FREE_BUFFERS = MAX_FREE_READ_BUFFERS;
 const free: Buffer[] = [];
 
 /**

@@ -18,11 +18,11 @@
  */
 import type net from 'node:net';
 import { destroyLater } from './destroy-later.js';
+import { MAX_PARKED_SESSIONS, PARK_UNSELECT_TIMEOUT_MS } from './limits.js';
 import { readerChanging, readsByCopy } from './read-buffers.js';
 import { LoginLineReader, type UpstreamIdentity, type UpstreamSession, type UpstreamTarget } from './upstream.js';
 
-/** Each parked session holds a store process; a few dozen cover a busy gateway's reconnects. */
-export const MAX_PARKED_SESSIONS = 64;
+export { MAX_PARKED_SESSIONS };
 
 interface Parked {
   socket: net.Socket;
@@ -125,7 +125,6 @@ export function logOutStore(socket: net.Socket, tag = 'P9'): void {
   destroyLater(socket);
 }
 
-const UNSELECT_TIMEOUT_MS = 5_000;
 
 /**
  * Leaves the selected mailbox (UNSELECT: RFC 3691, nothing expunged), then parks the session. Any
@@ -137,7 +136,7 @@ export function unselectThenPark(cache: UpstreamSessionCache, key: string, socke
 
 async function unselect(cache: UpstreamSessionCache, key: string, socket: net.Socket, capabilities: string[]): Promise<void> {
   const lines = new LoginLineReader(socket);
-  const timer = setTimeout(() => socket.destroy(), UNSELECT_TIMEOUT_MS).unref();
+  const timer = setTimeout(() => socket.destroy(), PARK_UNSELECT_TIMEOUT_MS).unref();
   try {
     socket.write('P8 UNSELECT\r\n');
     const untagged: string[] = [];

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { MAX_UPSTREAM_LOGIN_LINE_BYTES, UPSTREAM_LOGIN_TIMEOUT_MS } from './limits.js';
 import { connectRecycling, readerChanging, readsByCopy } from './read-buffers.js';
 
 export interface UpstreamTarget {
@@ -42,8 +43,8 @@ export class UpstreamError extends Error {
   }
 }
 
-const LOGIN_TIMEOUT_MS = 15_000;
-const MAX_LOGIN_LINE = 64 * 1024;
+const LOGIN_TIMEOUT_MS = UPSTREAM_LOGIN_TIMEOUT_MS;
+const MAX_LOGIN_LINE = MAX_UPSTREAM_LOGIN_LINE_BYTES;
 
 /** Quoted string per RFC 9051 §4.3; callers only pass values without CR, LF or NUL. */
 function quote(value: string): string {
