@@ -24,7 +24,7 @@ import type { UpstreamSession } from './upstream.js';
 import { readsByView } from './read-buffers.js';
 import { CRLF } from './syntax.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
-import { logOutStore, unselectThenPark } from './session-cache.js';
+import { handOffAtLogout } from './session-cache.js';
 
 interface AppendState {
   /** The command as parsed when its message literal was announced; its end must parse the same. */
@@ -224,9 +224,7 @@ export class Relay {
     this.conn.reply(tag, 'OK LOGOUT completed');
     this.conn.uncork();
     this.conn.finish();
-    if (!reusable) logOutStore(up, tag);
-    else if (selected) unselectThenPark(cache, this.parkKey!, up, this.capabilities);
-    else cache.park(this.parkKey!, up, this.capabilities);
+    handOffAtLogout(up, reusable ? { cache, key: this.parkKey!, capabilities: this.capabilities, selected } : null, tag);
   }
 
   /** A budget refusal: answered as the policy's are, and counted for the audit and the session's limit. */

@@ -151,3 +151,17 @@ async function unselect(cache: UpstreamSessionCache, key: string, socket: net.So
     clearTimeout(timer);
   }
 }
+
+/**
+ * The store session of a client that logged out: parked for the same user's next login when `park` is
+ * given (after UNSELECT if a mailbox is selected), else logged out politely under the client's tag.
+ */
+export function handOffAtLogout(
+  socket: net.Socket,
+  park: { cache: UpstreamSessionCache; key: string; capabilities: string[]; selected: boolean } | null,
+  tag: string,
+): void {
+  if (!park) logOutStore(socket, tag);
+  else if (park.selected) unselectThenPark(park.cache, park.key, socket, park.capabilities);
+  else park.cache.park(park.key, socket, park.capabilities);
+}
