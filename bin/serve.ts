@@ -11,6 +11,7 @@ import { pruneThrottle } from '../src/auth/throttle.js';
 import type { CliCommand } from '../src/cli/command.js';
 import { formatDemoCredentials, seedDemo } from '../src/cli/demo.js';
 import { startDovecot, type DovecotInstance } from '../src/upstream/dev-dovecot.js';
+import { fitCaps, raiseDescriptorLimit } from '../gateway/descriptor-limit.js';
 import { startImapGateway } from '../gateway/imap/server.js';
 import { startSmtpSubmission } from '../gateway/smtp/server.js';
 import { startDevMta } from '../src/upstream/dev-mta.js';
@@ -44,15 +45,25 @@ export const serveCommand: CliCommand = {
         UPSTREAM_RESTRICTED_MASTER_PASSWORD: dovecot.restrictedMasterPassword,
       };
     }
+    // Connection caps below the descriptor limit: a flood ends at a cap, never at EMFILE for every front.
+    const descriptors = raiseDescriptorLimit();
+    const fitted = descriptors ? fitCaps(config, descriptors.soft) : { config, lowered: false };
+    config = fitted.config;
     try {
       const ctx = await createContext(config);
+      if (fitted.lowered)
+        ctx.log.warn(
+          { code: 'CONNECTION_CAPS_LOWERED', openFiles: descriptors!.soft, imap: config.IMAP_MAX_CONNECTIONS, smtp: config.SMTP_MAX_CONNECTIONS, web: config.WEB_MAX_CONNECTIONS },
+          'connection caps lowered to fit the open-files limit',
+        );
       running.unshift({ name: 'database', close: () => ctx.database.close() });
+      running.unshift({ name: 'live sessions', close: () => ctx.liveSessions.close() });
       // The first unknown-user login must not pay for building the dummy hash (timing would tell).
       await warmDummyHash(ctx.hasher);
       const housekeeping = startHousekeeping(ctx);
       running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
 
-      const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT);
+      const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT, config.WEB_MAX_CONNECTIONS);
       running.unshift({ name: 'web', close: () => closeServer(web.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
       running.unshift({ name: 'imap', close: () => imap.close() });
@@ -67,7 +78,7 @@ export const serveCommand: CliCommand = {
       io.stdout.write(
         [
           `Postern is running (database: ${ctx.database.driver}${dovecot ? ', upstream: private Dovecot' : ''}).`,
-          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz)`,
+          `  web   http://${hostForUrl}:${web.port}/  (health: /healthz, /readyz)`,
           `  imap  ${hostForUrl}:${imap.port}${imap.imapsPort ? `  (imaps ${hostForUrl}:${imap.imapsPort})` : ''}`,
           `  smtp  ${hostForUrl}:${smtp.port}${mta ? '  (relaying to a local dev MTA)' : ''}`,
           '',
@@ -97,9 +108,11 @@ function startHousekeeping(ctx: AppContext): NodeJS.Timeout {
   return timer;
 }
 
-function listenWeb(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number) {
+function listenWeb(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number, maxConnections: number) {
   return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port }, (info) => resolve({ server, port: info.port }));
+    // The web's own budget: an IMAP or SMTP flood stops at its own cap and leaves these descriptors free.
+    server.maxConnections = maxConnections;
     server.once('error', reject);
   });
 }

@@ -12,6 +12,7 @@ export const auditEventNames = [
   'login.throttled',
   /** A reconnect inside a 1-hour one-time or SMS window: a session, not a new use. */
   'login.resumed',
+  'login.recovery-used',
   'altlogin.created',
   'altlogin.revoked',
   'password.changed',

@@ -27,6 +27,11 @@ const schema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
       .optional(),
+    /** Bounds that make a PostgreSQL outage fail fast (a clear 503 / NO [UNAVAILABLE]) instead of hanging. */
+    DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+    /** Pool size per instance; each instance holds one more connection for LISTEN. */
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
     HOST: z.string().min(1).default('127.0.0.1'),
     WEB_PORT: port.default(8080),
     IMAP_PORT: port.default(1143),
@@ -95,6 +100,18 @@ const schema = z
     /** Bytes a restricted session may add (APPEND, COPY) per session and per login per day: src/restricted/budget.ts. */
     RESTRICTED_SESSION_BYTES: z.coerce.number().int().min(0).default(10 * 1024 * 1024),
     RESTRICTED_DAILY_BYTES: z.coerce.number().int().min(0).default(50 * 1024 * 1024),
+    /** Password verifications at once (about one per core), per address (running or waiting), and waiting in all. */
+    AUTH_VERIFY_CONCURRENCY: z.coerce.number().int().min(1).default(2),
+    AUTH_VERIFY_PER_ADDRESS: z.coerce.number().int().min(1).default(4),
+    AUTH_VERIFY_QUEUE: z.coerce.number().int().min(0).default(32),
+    /** Connection caps per listener (all kept under the descriptor limit at start-up: see gateway/connection-limits.ts). */
+    IMAP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(2000),
+    IMAP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+    SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(500),
+    SMTP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+    WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1000),
+    /** Seconds a client has to log in, from connecting (not reset by traffic; time spent verifying is not counted). */
+    PRE_LOGIN_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(60),
   })
   .superRefine((c, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

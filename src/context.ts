@@ -10,6 +10,7 @@ import { PasswordHasher } from './auth/passwords.js';
 import { resolveSecretKey } from './secret-key.js';
 import { createSmsSender } from './sms/create-sender.js';
 import type { SmsSender } from './sms/sender.js';
+import { LiveSessionRegistry } from './sessions/registry.js';
 
 export interface AppContext {
   config: Config;
@@ -21,6 +22,8 @@ export interface AppContext {
   log: Logger;
   /** The SMS provider chosen by SMS_PROVIDER (tests may pass their own). */
   sms: SmsSender;
+  /** This instance's live IMAP/SMTP/webmail sessions (src/sessions/); `close()` it at shutdown. */
+  liveSessions: LiveSessionRegistry;
   /**
    * Tests only: the time login windows are judged by (see src/clock.ts). Unset, the database's clock
    * decides, one clock for every instance.
@@ -39,7 +42,13 @@ export interface ContextOptions {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
   const database =
     options.database ??
-    (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATABASE_URL ? undefined : `${config.DATA_DIR}/db` }));
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATABASE_URL ? undefined : `${config.DATA_DIR}/db`,
+      max: config.DATABASE_POOL_MAX,
+      connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    }));
   if (!options.database) await database.migrate();
   return {
     config,
@@ -53,5 +62,6 @@ export async function createContext(config: Config, options: ContextOptions = {}
     }),
     log,
     sms: options.sms ?? createSmsSender(config, database.db, log),
+    liveSessions: new LiveSessionRegistry(database, log),
   };
 }

@@ -14,6 +14,8 @@ export const errorCatalogue = {
   TOO_MANY_LOGINS: 'You have reached the maximum number of alternative logins of this kind. Revoke one first.',
   LOGIN_ALREADY_CREATED: 'That form was already sent once, and the login it asked for was created then; nothing more was created.',
   LOGIN_SERVICES_INVALID: 'Choose one or more of the services web, imap and smtp.',
+  TOTP_ENROLMENT_EXPIRED: 'This setup page is out of date. Start again to get a new secret for your app.',
+  TOTP_CODE_WRONG: 'That code is not the current one. Check the time on your phone and type the code the app shows now.',
   ALTERNATE_SAME_AS_MAIN: 'An alternative password must differ from your main password.',
   PASSWORD_INCORRECT: 'The current password is not correct.',
   USER_ALREADY_IN_GROUP: 'That user already belongs to a business or family.',
@@ -35,6 +37,7 @@ export const errorCatalogue = {
   SMS_INVALID_NUMBER: 'The SMS could not be sent: fix the Mobile number on your default personality.',
   SMS_PROVIDER_DOWN: 'The SMS could not be sent right now. Please try again later.',
   UPSTREAM_UNAVAILABLE: 'The mail store is not reachable right now. Please try again later.',
+  DATABASE_UNAVAILABLE: 'Postern cannot reach its database right now. Nothing was changed; please try again in a moment.',
   FORM_CONTROL_CHARACTERS:
     'The form contained a character that cannot be typed, such as a NUL byte or another control character. Nothing was saved: remove it and try again.',
   FORBIDDEN: 'You are not allowed to do that.',

@@ -21,7 +21,8 @@ import { createChoosePasswordRoutes } from './routes/choose-password.js';
 import { createDemoPhoneRoutes } from './routes/demo-phone.js';
 import { createHealthRoutes } from './routes/health.js';
 import { createLoginRoutes } from './routes/login.js';
-import { createMailRoutes } from './routes/mail.js';
+import { createStorePool } from './mail/store-pool.js';
+import { createMailRoutes } from './routes/mail/index.js';
 import { createManageRoutes } from './routes/manage/index.js';
 import { createOptionsRoutes } from './routes/options/index.js';
 import { createWebhookRoutes } from './routes/webhooks.js';
@@ -63,9 +64,16 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   app.use('*', originGuard(ctx.config, ['/webhooks/twilio/status']));
   app.use('*', requireChosenPassword());
   app.get('/', (c) => c.redirect(c.get('viewer') ? '/mail' : '/login', 303));
+  // Sign-out closes the session's store connection too (after the logout route accepted the form).
+  const mailStore = options.mailStore ?? createStorePool(ctx);
+  app.use('/logout', async function closeStoreAtSignOut(c, next) {
+    const id = c.get('viewer')?.session.id;
+    await next();
+    if (id && c.req.method === 'POST' && c.res.status === 303) await mailStore.close(id);
+  });
   app.route('/', createLoginRoutes(policy));
   app.route('/', createChoosePasswordRoutes(policy));
-  app.route('/mail', createMailRoutes());
+  app.route('/mail', createMailRoutes(mailStore));
   app.route('/options', createOptionsRoutes(policy));
   app.route('/manage', createManageRoutes());
   return app;

@@ -4,6 +4,7 @@
  */
 import type { AppContext } from '../src/context.js';
 import type { WebSession } from '../src/auth/web-sessions.js';
+import type { StorePool } from './mail/store-pool.js';
 
 /** Who is looking at the page, as far as the layout and the sidebar need to know. */
 export interface Viewer {
@@ -18,6 +19,8 @@ export interface WebOptions {
    * @hono/node-server (proxies' X-Forwarded-For is not trusted: anyone can send it).
    */
   clientIp?: (req: Request, env: unknown) => string | undefined;
+  /** The webmail's store connections (web/mail/store-pool.ts); one is made when not given. */
+  mailStore?: StorePool;
 }
 
 export interface WebEnv {

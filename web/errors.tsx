@@ -5,7 +5,8 @@
 import crypto from 'node:crypto';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { isPosternError } from '../src/errors.js';
+import { isDatabaseUnavailable } from '../src/db/errors.js';
+import { errorCatalogue, isPosternError } from '../src/errors.js';
 import type { WebEnv } from './env.js';
 import { BarePage } from './views/layout.js';
 
@@ -57,12 +58,20 @@ function render(c: Context<WebEnv>, status: number, text?: string, reference?: s
 export const onError: ErrorHandler<WebEnv> = (err, c) => {
   const log = c.get('ctx')?.log;
   if (err instanceof HTTPException) {
-    return render(c, err.status, REFUSAL_TEXT[err.message]);
+    // A refusal may carry its own sentence (the restricted rule's, src/restricted/rules.ts).
+    const own = (err.cause as { text?: unknown } | undefined)?.text;
+    return render(c, err.status, REFUSAL_TEXT[err.message] ?? (typeof own === 'string' ? own : undefined));
   }
   if (isPosternError(err)) {
     const status = err.code === 'FORBIDDEN' ? 403 : err.code === 'NOT_FOUND' ? 404 : err.code === 'UPSTREAM_UNAVAILABLE' ? 503 : err.code === 'INTERNAL' ? 500 : 400;
     log?.warn({ code: err.code, path: c.req.path, ...err.context }, 'request failed');
     return render(c, status, err.userMessage);
+  }
+  if (isDatabaseUnavailable(err)) {
+    // An outage, not a bug: the person may retry shortly; a balancer reads Retry-After.
+    log?.warn({ code: 'DATABASE_UNAVAILABLE', path: c.req.path }, 'database unavailable');
+    c.header('Retry-After', '5');
+    return render(c, 503, errorCatalogue.DATABASE_UNAVAILABLE);
   }
   const reference = crypto.randomBytes(4).toString('hex');
   log?.error({ err, code: 'INTERNAL', reference, method: c.req.method, path: c.req.path }, 'unexpected error in a web request');

@@ -14,6 +14,8 @@ export type RefusalReason =
   | 'restricted-session'
   | 'alternate-login-session'
   | 'restricted-delete'
+  /** The shared restricted rule's reason (src/restricted/rules.ts), e.g. `restricted.expunge`. */
+  | `restricted.${string}`
   | 'body-too-large'
   | 'not-group-admin'
   | 'not-this-group';

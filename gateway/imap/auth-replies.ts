@@ -21,6 +21,9 @@ export const loginReplies = {
   unsupportedMechanism: 'NO [CANNOT] Only AUTHENTICATE PLAIN is supported',
   upstreamDown: 'NO [UNAVAILABLE] The mail store is not reachable; try again later',
   authUnavailable: 'NO [UNAVAILABLE] Authentication is temporarily unavailable; try again later',
+  /** The verification queue is full (src/auth/verify-queue.ts): nothing was checked. */
+  busy: 'NO [UNAVAILABLE] Too many logins are being checked right now; try again in a moment',
+  tooManyAttempts: '* BYE Too many login attempts on this connection',
 } as const;
 
 /** The tagged answer (without the tag) for a failed `authenticate`. */
@@ -29,6 +32,8 @@ export function replyForAuthFailure(result: AuthFailure): string {
     case 'throttled':
       // Same code as a wrong password (clients handle it), with a hint a person can act on.
       return `${loginReplies.failed} (too many attempts; try again in ${Math.max(1, Math.ceil(result.retryAfterSeconds))} seconds)`;
+    case 'busy':
+      return loginReplies.busy;
     case 'sms-required':
       return `NO [ALERT] A login code was sent by SMS to •••• ••${safeText(result.sentToHint)}. Log in again with your SMS password immediately followed by the code (no space)`;
     case 'sms-unavailable': {

@@ -39,10 +39,10 @@ const PASS_UNRESTRICTED = new Set(['METADATA', 'METADATA-SERVER', 'QUOTASET']);
 
 // Dropped by omission, named here for the reader: COMPRESS=*, STARTTLS, LOGINDISABLED, AUTH=*,
 // SASL-IR, LOGIN-REFERRALS, UNAUTHENTICATE (the gateway runs login and owns the stream),
-// LITERAL+ (we offer LITERAL-, below), CATENATE, URLAUTH, MULTIAPPEND, UTF8=* (not parsed),
+// LITERAL-/LITERAL+ (we offer LITERAL+ ourselves, below), CATENATE, URLAUTH, MULTIAPPEND, UTF8=* (not parsed),
 // NOTIFY, I18NLEVEL=2 (commands we do not know), and every X- extension.
 
-/** Filters an upstream capability list for the client. Adds LITERAL- and APPENDLIMIT=n. */
+/** Filters an upstream capability list for the client (after login). Adds LITERAL+ and APPENDLIMIT=n. */
 export function filterCapabilities(upstream: readonly string[], options: CapabilityFilterOptions = {}): string[] {
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   let appendLimit = maxMessageSize;
@@ -63,8 +63,9 @@ export function filterCapabilities(upstream: readonly string[], options: Capabil
       out.push(cap);
     }
   }
-  // The reader accepts {n+} up to 4096 bytes whatever upstream offers (RFC 7888 §5).
-  out.push('LITERAL-', `APPENDLIMIT=${appendLimit}`);
+  // After login the reader takes {n+} of any size within the limits, whatever upstream offers
+  // (RFC 7888 §4): the gateway re-emits every literal in the form the store accepts.
+  out.push('LITERAL+', `APPENDLIMIT=${appendLimit}`);
   return out;
 }
 

@@ -76,9 +76,9 @@ interface ActiveLiteral {
  * we saw one.
  */
 export class CommandReader {
-  private readonly maxLineBytes: number;
-  private readonly maxLiteralBytes: number;
-  private readonly maxCommandBytes: number;
+  private maxLineBytes: number;
+  private maxLiteralBytes: number;
+  private maxCommandBytes: number;
   private readonly maxMessageSize: number;
 
   private queue: Buffer[] = [];
@@ -107,6 +107,13 @@ export class CommandReader {
     this.maxLiteralBytes = options.maxLiteralBytes ?? MAX_LITERAL_BYTES;
     this.maxCommandBytes = options.maxCommandBytes ?? MAX_COMMAND_BYTES;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  }
+
+  /** New size limits (tighter before login, the full ones after): they apply from the next line on. */
+  setLimits(limits: Pick<CommandReaderOptions, 'maxLineBytes' | 'maxLiteralBytes' | 'maxCommandBytes'>): void {
+    this.maxLineBytes = limits.maxLineBytes ?? this.maxLineBytes;
+    this.maxLiteralBytes = limits.maxLiteralBytes ?? this.maxLiteralBytes;
+    this.maxCommandBytes = limits.maxCommandBytes ?? this.maxCommandBytes;
   }
 
   /** Bytes pushed but not yet read; pause the socket when this grows past a line or two. */

@@ -16,7 +16,20 @@ import type { SessionState } from './command-ast.js';
 import { type StepAction, type StepContext, clientStep } from './client-step.js';
 import { CommandReader, type CommandReaderEvent } from './command-reader.js';
 import { greetingLine, type PreAuthState } from './greeting.js';
-import { MAX_BAD_COMMANDS, MAX_PENDING_OUTPUT_BYTES, MAX_REFUSED_COMMANDS, MAX_UNREAD_CLIENT_BYTES } from './limits.js';
+import {
+  MAX_BAD_COMMANDS,
+  MAX_COMMAND_BYTES,
+  MAX_LINE_BYTES,
+  MAX_LITERAL_BYTES,
+  MAX_PENDING_OUTPUT_BYTES,
+  MAX_REFUSED_COMMANDS,
+  MAX_UNREAD_CLIENT_BYTES,
+  PRE_AUTH_MAX_COMMAND_BYTES,
+  PRE_AUTH_MAX_LINE_BYTES,
+  PRE_AUTH_MAX_LITERAL_BYTES,
+  PRE_AUTH_MAX_UNREAD_BYTES,
+} from './limits.js';
+import { PreLoginDeadline } from './pre-login-deadline.js';
 import { type Refusal, refusalLine } from './refusal.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
@@ -36,6 +49,8 @@ export interface ConnectionSettings {
   /** Whether a password may be sent in the clear to this local address (default: loopback only). */
   plaintextLoginAllowed: (localAddress: string | undefined) => boolean;
   unauthenticatedTimeoutMs: number;
+  /** Time to log in from connecting, not reset by traffic (pre-login-deadline.ts). */
+  preLoginDeadlineMs: number;
   authenticatedTimeoutMs: number;
   maxMessageSize: number;
   /** Greeted store connections for logins; null when no store is configured. */
@@ -64,10 +79,12 @@ export class ImapConnection {
   private badCommands = 0;
   private refusedCommands = 0;
   private paused = 0;
+  private readonly deadline: PreLoginDeadline;
+  private verifying = false;
 
   private readonly onData = (chunk: Buffer) => {
     this.reader.push(chunk);
-    if (this.reader.bufferedBytes > MAX_UNREAD_CLIENT_BYTES) this.pauseInput(PAUSED_FOR_BUFFER);
+    if (this.reader.bufferedBytes > this.maxUnreadBytes) this.pauseInput(PAUSED_FOR_BUFFER);
     this.pump();
   };
   private readonly onDrain = () => this.relay?.onClientDrain();
@@ -84,9 +101,17 @@ export class ImapConnection {
     this.isSecure = secure;
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.localAddress = socket.localAddress;
-    this.reader = new CommandReader({ maxMessageSize: settings.maxMessageSize });
+    this.reader = new CommandReader({
+      maxMessageSize: settings.maxMessageSize,
+      maxLineBytes: PRE_AUTH_MAX_LINE_BYTES,
+      maxLiteralBytes: PRE_AUTH_MAX_LITERAL_BYTES,
+      maxCommandBytes: PRE_AUTH_MAX_COMMAND_BYTES,
+    });
     socket.setNoDelay(true);
     socket.setTimeout(settings.unauthenticatedTimeoutMs);
+    this.deadline = new PreLoginDeadline(settings.preLoginDeadlineMs, () =>
+      this.finish(`* BYE Autologout; not logged in within ${Math.round(settings.preLoginDeadlineMs / 1000)} seconds`),
+    );
     this.attach(socket);
     this.write(greetingLine(this.preAuthState()));
   }
@@ -182,8 +207,25 @@ export class ImapConnection {
     this.waiting = true;
   }
 
+  /**
+   * A login is being verified: neither the idle timer nor the pre-login deadline runs meanwhile, since
+   * the wait is ours, not the client's. proceed() starts them again.
+   */
+  pauseLoginTimers(): void {
+    this.verifying = true;
+    this.deadline.pause();
+    this.socket.setTimeout(0);
+  }
+
   /** The current command is over: read the next one. */
   proceed(): void {
+    if (this.verifying) {
+      this.verifying = false;
+      if (this.state === 'not-authenticated' && !this.closed) {
+        this.deadline.resume();
+        this.socket.setTimeout(this.settings.unauthenticatedTimeoutMs);
+      }
+    }
     this.waiting = false;
     this.pump();
   }
@@ -197,6 +239,8 @@ export class ImapConnection {
   beginSession(relay: Relay): void {
     this.relay = relay;
     this.sessionState = 'authenticated';
+    this.deadline.stop();
+    this.reader.setLimits({ maxLineBytes: MAX_LINE_BYTES, maxLiteralBytes: MAX_LITERAL_BYTES, maxCommandBytes: MAX_COMMAND_BYTES });
     this.socket.setTimeout(this.settings.authenticatedTimeoutMs);
   }
 
@@ -226,6 +270,7 @@ export class ImapConnection {
     if (this.closed) return;
     if (line) this.write(line);
     this.closed = true;
+    this.deadline.stop();
     this.relay?.destroy();
     this.socket.end();
     destroyLater(this.socket);
@@ -233,12 +278,18 @@ export class ImapConnection {
 
   /** Cuts the connection at once (client gone, server closing). */
   destroy(): void {
+    this.deadline.stop();
     if (!this.closed) {
       this.closed = true;
       this.relay?.destroy();
     }
     this.socket.destroy();
     this.onClosed(this);
+  }
+
+  /** Before login a connection may hold little (limits.ts). */
+  private get maxUnreadBytes(): number {
+    return this.state === 'not-authenticated' ? PRE_AUTH_MAX_UNREAD_BYTES : MAX_UNREAD_CLIENT_BYTES;
   }
 
   private attach(socket: net.Socket): void {
@@ -287,7 +338,7 @@ export class ImapConnection {
     } finally {
       this.pumping = false;
     }
-    if (this.reader.bufferedBytes < MAX_UNREAD_CLIENT_BYTES / 2) this.resumeInput(PAUSED_FOR_BUFFER);
+    if (this.reader.bufferedBytes < this.maxUnreadBytes / 2) this.resumeInput(PAUSED_FOR_BUFFER);
   }
 
   /** One reader event: the socket-free step decides (client-step.ts), this runs its actions. */

@@ -62,9 +62,10 @@ export const MAX_REFUSED_COMMANDS = 20;
 export const REFUSAL_AUDIT_FLUSH_MS = 5 * 60_000;
 
 /**
- * Largest non-synchronizing literal `{n+}` accepted: LITERAL- (RFC 7888 §5), which IMAP4rev2
- * includes (RFC 9051 §4.3). We advertise LITERAL-, not LITERAL+, so a client cannot make us read an
- * unbounded literal we did not agree to.
+ * Largest non-synchronizing literal `{n+}` accepted before login: LITERAL- (RFC 7888 §5), which
+ * IMAP4rev2 includes (RFC 9051 §4.3), so that nobody can make us read much without logging in.
+ * After login the gateway offers LITERAL+: a larger `{n+}` than a limit allows is read and dropped
+ * (never held), then refused, and the stream stays in step.
  */
 export const LITERAL_MINUS_MAX = 4096;
 
@@ -139,3 +140,28 @@ export const MAX_FREE_READ_BUFFERS = 16;
 
 /** ID parameter pairs accepted from a client (RFC 2971 §3.3: at most 30). */
 export const MAX_ID_PAIRS = 30;
+
+/*
+ * Before login the gateway holds far less per connection: an unauthenticated client has shown nothing,
+ * and a flood of them must not pin memory (issue #11: an unfinished ID with four 64 KiB literals held
+ * ~244 KiB per connection). After login the limits above apply.
+ */
+
+/** Bytes in one client line before login: a LOGIN with a 1024-character password fits with room to spare. */
+export const PRE_AUTH_MAX_LINE_BYTES = 8 * KiB;
+
+/** Bytes in one literal before login (a password in UTF-8 is at most 4 KiB: 1024 characters). */
+export const PRE_AUTH_MAX_LITERAL_BYTES = 4 * KiB;
+
+/** Bytes of one command before login, lines and literals together. */
+export const PRE_AUTH_MAX_COMMAND_BYTES = 8 * KiB;
+
+/** Client bytes held unread before login before the socket is paused. */
+export const PRE_AUTH_MAX_UNREAD_BYTES = 16 * KiB;
+
+/**
+ * Logins presented (LOGIN, or AUTHENTICATE with credentials) on one connection; the next one gets
+ * `* BYE`. A client with the right password needs one; guessing has to reconnect, and meet the
+ * connection caps and the throttle.
+ */
+export const MAX_LOGIN_ATTEMPTS_PER_CONNECTION = 3;

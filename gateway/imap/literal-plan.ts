@@ -13,6 +13,8 @@ import {
   MAX_COMMAND_BYTES,
   MAX_LITERALS_PER_COMMAND,
   MAX_LITERAL_BYTES,
+  PRE_AUTH_MAX_COMMAND_BYTES,
+  PRE_AUTH_MAX_LITERAL_BYTES,
 } from './limits.js';
 import { inspectLiteralContext, parseCommand } from './parse-command.js';
 import type { Refusal } from './refusal.js';
@@ -56,8 +58,11 @@ export function planLiteral(
   if (!isAllowedInState(spec, options.state)) return refuse(tag, 'BAD', null, `${spec.name} is not valid in this state`);
   if (spec.maxArgs === 0) return refuse(tag, 'BAD', null, `${spec.name} takes no arguments`);
   if (literal.index >= MAX_LITERALS_PER_COMMAND) return refuse(tag, 'BAD', 'LIMIT', 'Too many literals');
-  // LITERAL- (RFC 7888 §5): a larger {n+} is answered with a tagged BAD [TOOBIG].
-  if (!literal.sync && literal.size > LITERAL_MINUS_MAX) return refuse(tag, 'BAD', 'TOOBIG', 'Non-synchronizing literal too large');
+  // Before login LITERAL- (RFC 7888 §5): a larger {n+} is answered with a tagged BAD [TOOBIG]. After
+  // login LITERAL+: the limits below apply to {n+} as to {n}, and a refused {n+} is read and dropped.
+  if (!literal.sync && literal.size > LITERAL_MINUS_MAX && options.state === 'not-authenticated') {
+    return refuse(tag, 'BAD', 'TOOBIG', 'Non-synchronizing literal too large');
+  }
 
   const isMessage = spec.messageArg !== null && context.depth === 0 && context.argIndex >= spec.messageArg;
   if (isMessage) {
@@ -69,7 +74,10 @@ export function planLiteral(
   }
   // literal8 carries a message body (RFC 3516): nowhere else is binary allowed.
   if (literal.binary) return refuse(tag, 'BAD', null, 'literal8 is only allowed for an APPEND message');
-  if (literal.size > MAX_LITERAL_BYTES || literal.commandBytes + literal.size > MAX_COMMAND_BYTES) {
+  const preAuth = options.state === 'not-authenticated';
+  const maxLiteral = preAuth ? PRE_AUTH_MAX_LITERAL_BYTES : MAX_LITERAL_BYTES;
+  const maxCommand = preAuth ? PRE_AUTH_MAX_COMMAND_BYTES : MAX_COMMAND_BYTES;
+  if (literal.size > maxLiteral || literal.commandBytes + literal.size > maxCommand) {
     return refuse(tag, literal.sync ? 'NO' : 'BAD', 'TOOBIG', 'Literal too large');
   }
   return { action: 'collect' };

@@ -7,8 +7,28 @@ import { type Command, astringValue } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
 import { loginReplies } from './auth-replies.js';
 import { preAuthCapabilities } from './greeting.js';
+import { MAX_LOGIN_ATTEMPTS_PER_CONNECTION } from './limits.js';
 import { logIn } from './login.js';
 import { decideCommand } from './session-policy.js';
+
+/** Credentials each connection has presented, by LOGIN or AUTHENTICATE (kept beside the rule that uses it). */
+const loginAttempts = new WeakMap<ImapConnection, number>();
+
+/** Counts a presented login; false (and the connection is closed with BYE) past the per-connection cap. */
+function countLoginAttempt(conn: ImapConnection): boolean {
+  const n = (loginAttempts.get(conn) ?? 0) + 1;
+  loginAttempts.set(conn, n);
+  if (n <= MAX_LOGIN_ATTEMPTS_PER_CONNECTION) return true;
+  conn.finish(loginReplies.tooManyAttempts);
+  return false;
+}
+
+/** Verifies, with the pre-login clocks stopped: the time is spent in our queue, not by the client. */
+function verify(conn: ImapConnection, tag: string, username: string, secret: string): void {
+  if (!countLoginAttempt(conn)) return;
+  conn.pauseLoginTimers();
+  logIn(conn, tag, username, secret);
+}
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -46,7 +66,7 @@ export function handlePreAuthCommand(conn: ImapConnection, command: Command): vo
         conn.reply(tag, loginReplies.privacyRequired);
         return;
       }
-      logIn(conn, tag, astringValue(command.args[0]) ?? '', astringValue(command.args[1]) ?? '');
+      verify(conn, tag, astringValue(command.args[0]) ?? '', astringValue(command.args[1]) ?? '');
       return;
     case 'AUTHENTICATE':
       authenticate(conn, tag, command);
@@ -118,5 +138,5 @@ function finishPlain(conn: ImapConnection, tag: string, base64: string): void {
     conn.reply(tag, loginReplies.authzidRefused);
     return;
   }
-  logIn(conn, tag, authcid, password);
+  verify(conn, tag, authcid, password);
 }

@@ -12,6 +12,7 @@ import type { AuthSuccess } from '../../src/auth/types.js';
 import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
 import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
 import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
+import { RIGHTS_RESPONSES, restrictRights } from './rights-filter.js';
 import type { Arg, Command } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
 import { type ResponseEvent, ResponseReader } from './response-reader.js';
@@ -369,6 +370,13 @@ export class Relay {
         return;
       }
       if (this.inFlight?.probe && head.keyword === 'FETCH' && end === 'response-end' && readProbeFetch(this.inFlight.probe, text)) return;
+      if (this.capabilityOptions.restricted && head.keyword && RIGHTS_RESPONSES.has(head.keyword)) {
+        // Rights must be rewritten whole; one we cannot read (a literal in it) is not relayed.
+        const line = end === 'response-end' ? restrictRights(head.keyword, text.toString('latin1')) : null;
+        if (line === null) return this.fail(UNREADABLE);
+        this.forward(Buffer.from(line, 'latin1'), end);
+        return;
+      }
       this.forward(text, end);
       return;
     }

@@ -8,7 +8,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { authenticate } from '../../src/auth/authenticate.js';
 import type { AppContext } from '../../src/context.js';
+import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
 import { isLoopbackAddress } from '../loopback.js';
+import { destroyLater } from './destroy-later.js';
 import { type Authenticator, type ConnectionSettings, ImapConnection } from './connection.js';
 import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
 import { UpstreamSessionCache } from './session-cache.js';
@@ -31,6 +33,10 @@ export interface ImapGatewayOptions {
   authenticate?: Authenticator;
   unauthenticatedTimeoutMs?: number;
   authenticatedTimeoutMs?: number;
+  /** Time to log in after connecting; defaults to PRE_LOGIN_DEADLINE_SECONDS. */
+  preLoginDeadlineMs?: number;
+  /** Connection caps (IMAP and IMAPS together); default IMAP_MAX_CONNECTIONS[_PER_ADDRESS]. */
+  connectionCaps?: ConnectionCaps;
   /** How long a logged-out client's store session waits for its next login; 0 turns reuse off. Defaults to IMAP_SESSION_REUSE_SECONDS. */
   sessionReuseMs?: number;
 }
@@ -56,6 +62,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     tlsContext,
     plaintextLoginAllowed: options.plaintextLoginAllowed ?? isLoopbackAddress,
     unauthenticatedTimeoutMs: options.unauthenticatedTimeoutMs ?? UNAUTHENTICATED_IDLE_TIMEOUT_MS,
+    preLoginDeadlineMs: options.preLoginDeadlineMs ?? ctx.config.PRE_LOGIN_DEADLINE_SECONDS * 1000,
     authenticatedTimeoutMs: options.authenticatedTimeoutMs ?? AUTHENTICATED_IDLE_TIMEOUT_MS,
     maxMessageSize: ctx.config.MAX_MESSAGE_SIZE,
     upstreamPool: ctx.config.UPSTREAM_IMAP
@@ -64,11 +71,29 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     sessionCache: reuseMs > 0 ? new UpstreamSessionCache(reuseMs) : null,
   };
   const connections = new Set<ImapConnection>();
+  const limiter = new ConnectionLimiter(
+    'imap',
+    options.connectionCaps ?? { total: ctx.config.IMAP_MAX_CONNECTIONS, perAddress: ctx.config.IMAP_MAX_CONNECTIONS_PER_ADDRESS },
+    ctx.log,
+  );
+  /** Counts a TCP connection against the caps until it closes; false when it must be refused. */
+  const admit = (raw: net.Socket): boolean => {
+    const ip = raw.remoteAddress ?? '';
+    if (!limiter.admit(ip)) return false;
+    raw.once('close', () => limiter.release(ip));
+    return true;
+  };
   const accept = (socket: net.Socket, secure: boolean) => {
     connections.add(new ImapConnection(socket, secure, settings, (c) => connections.delete(c)));
   };
 
-  const plain = net.createServer({ noDelay: true }, (socket) => accept(socket, false));
+  const plain = net.createServer({ noDelay: true }, (socket) => {
+    if (admit(socket)) return accept(socket, false);
+    // RFC 9051 §7.1.5: BYE as the greeting, then close.
+    socket.on('error', () => socket.destroy());
+    socket.end('* BYE [UNAVAILABLE] Too many connections; try again later\r\n');
+    destroyLater(socket);
+  });
   const servers: net.Server[] = [plain];
   await listen(plain, options.port, options.host);
   let imapsPort: number | null = null;
@@ -76,11 +101,16 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     const secure = tls.createServer({ key: tlsFiles!.key, cert: tlsFiles!.cert, minVersion: 'TLSv1.2' }, (socket) => accept(socket, true));
     // A failed handshake is the client's problem; without a listener it would be an uncaught error.
     secure.on('tlsClientError', (_error, socket) => socket.destroy());
+    // Counted before the handshake, which costs us more than a plain connection; refused ones are just cut.
+    secure.on('connection', (raw: net.Socket) => {
+      if (!admit(raw)) raw.destroy();
+    });
     servers.push(secure);
     try {
       await listen(secure, options.imapsPort ?? ctx.config.IMAPS_PORT, options.host);
     } catch (error) {
       plain.close();
+      limiter.close();
       settings.upstreamPool?.close();
       settings.sessionCache?.close();
       throw error;
@@ -92,6 +122,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     port: (plain.address() as net.AddressInfo).port,
     imapsPort,
     close: async () => {
+      limiter.close();
       settings.upstreamPool?.close();
       settings.sessionCache?.close();
       for (const c of connections) c.destroy();

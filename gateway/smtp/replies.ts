@@ -34,6 +34,10 @@ export const replies = {
     temporary ? reply(454, `4.7.0 ${message}`) : reply(535, `5.7.8 ${message}`),
   tooManyAuthFailures: () => reply(421, '4.7.0 Too many failed logins; closing the connection'),
   authUnavailable: () => reply(454, '4.7.0 Authentication is temporarily unavailable; try again later'),
+  /** A connection cap is reached (gateway/connection-limits.ts); smtp-server closes after a 421. */
+  tooManyConnections: () => reply(421, '4.7.0 Too many connections from your address; try again later'),
+  /** The verification queue is full (src/auth/verify-queue.ts): nothing was checked. */
+  authBusy: () => reply(454, '4.7.0 Too many logins are being checked right now; try again in a moment'),
   authRequired: () => reply(530, '5.7.0 Authentication required'),
   authzidRefused: () => reply(535, '5.7.8 Authentication credentials invalid'),
   senderNotOwned: (address: string) =>
@@ -56,6 +60,8 @@ export function replyForAuthFailure(result: AuthFailure): SmtpReply {
   switch (result.reason) {
     case 'throttled':
       return replies.throttled(result.retryAfterSeconds);
+    case 'busy':
+      return replies.authBusy();
     case 'sms-required':
       return replies.smsRequired(result.sentToHint);
     case 'sms-unavailable':

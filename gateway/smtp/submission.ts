@@ -20,6 +20,7 @@ import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
 import { looksLikeAddress, normalizeAddress, ownsAddress } from '../../src/accounts/addresses.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
+import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 
@@ -37,6 +38,8 @@ export interface SubmissionOptions {
    * on loopback. Tests inject `() => false` to exercise the network-address rules on a loopback listener.
    */
   plaintextAuthAllowed?: (localAddress: string | undefined) => boolean;
+  /** Default SMTP_MAX_CONNECTIONS[_PER_ADDRESS]. */
+  connectionCaps?: ConnectionCaps;
 }
 
 export interface RunningSubmission {
@@ -63,6 +66,10 @@ export async function startSubmissionListener(
   const tlsAvailable = Boolean(options.tls);
   const name = os.hostname();
   const plaintextAllowed = options.plaintextAuthAllowed ?? isLoopbackAddress;
+  const caps = options.connectionCaps ?? { total: ctx.config.SMTP_MAX_CONNECTIONS, perAddress: ctx.config.SMTP_MAX_CONNECTIONS_PER_ADDRESS };
+  // The total is smtp-server's maxClients (checked as the socket arrives); the per-address cap here.
+  const limiter = new ConnectionLimiter('smtp', { total: Number.MAX_SAFE_INTEGER, perAddress: caps.perAddress }, log);
+  const admitted = new Set<string>();
 
   const onAuth = (auth: SMTPServerAuthentication, session: Session, done: (err?: Error | null, res?: { user: AuthSuccess }) => void) => {
     // Defence in depth: AUTH is already hidden on such connections (transport-security.ts).
@@ -158,13 +165,19 @@ export async function startSubmissionListener(
     closeTimeout: options.closeTimeoutMs ?? 10_000,
     // smtp-server's own log would repeat usernames and addresses; ours carries codes and ids.
     logger: false,
+    maxClients: caps.total,
     onConnect(session, done) {
+      if (!limiter.admit(session.remoteAddress)) return done(replies.tooManyConnections());
+      admitted.add(session.id);
       session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: false, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
     onSecure(_socket, session, done) {
       session.disabledCommands = disabledCommandsFor({ tlsAvailable, secure: true, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
+    },
+    onClose(session) {
+      if (admitted.delete(session.id)) limiter.release(session.remoteAddress);
     },
     onAuth,
     onMailFrom,
@@ -184,7 +197,11 @@ export async function startSubmissionListener(
   log.info({ host: options.host, port, starttls: tlsAvailable }, 'smtp submission listening');
   return {
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        limiter.close();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -21,11 +21,14 @@ import {
   generateOtpCode,
 } from '../auth/generated-secrets.js';
 import { keyedHash } from '../auth/keyed-hash.js';
+import { sealTotpSecret } from '../auth/totp-seal.js';
 import type { AppContext } from '../context.js';
 import type { Tx } from '../db/client.js';
 import { altLogins, otpCodes, services as allServices, smsChallenges, users, type LoginKind, type Service } from '../db/schema.js';
 import { PosternError } from '../errors.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { endSessionsFor } from '../sessions/end-sessions.js';
+import { END_REASONS } from '../sessions/validity.js';
 import { assertPasswordAcceptable } from './users.js';
 
 export type AltLogin = typeof altLogins.$inferSelect;
@@ -40,6 +43,7 @@ export const defaultServices: Record<LoginKind, Service[]> = {
   sms: ['web', 'imap', 'smtp'],
   app: ['imap', 'smtp'],
   otp: ['web'],
+  totp: ['web', 'imap', 'smtp'],
 };
 
 /** "web,imap" or ['web','imap'] → deduplicated, validated services (LOGIN_SERVICES_INVALID). */
@@ -50,7 +54,7 @@ export function parseServices(input: string | readonly string[]): Service[] {
 }
 
 function normalizeLabel(label: string | undefined, kind: LoginKind): string {
-  const fallback = { password: 'Alternate password', sms: 'SMS password', app: 'App password', otp: 'One-time codes' }[kind];
+  const fallback = { password: 'Alternate password', sms: 'SMS password', app: 'App password', otp: 'One-time codes', totp: 'Authenticator app' }[kind];
   const text = (label ?? '').replace(/[\p{Cc}]/gu, '').trim() || fallback;
   if (text.length > 80) throw new PosternError('INVALID_INPUT', { message: 'Labels are at most 80 characters long.' });
   return text;
@@ -162,8 +166,38 @@ export async function createUserChosenLogin(
   return once(input.creationKey, () =>
     ctx.db.transaction(async (tx) => {
       await lockUser(tx, input.userId);
-      if ((await countActive(tx, input.userId, ['password', 'sms'])) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
+      if ((await countActive(tx, input.userId, USER_CHOSEN_KINDS)) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
       return insertLogin(tx, input.kind, input, secretHash, validFor);
+    }),
+  );
+}
+
+/** Kinds whose chosen password costs an argon2 verification per failed login: capped together. */
+const USER_CHOSEN_KINDS: LoginKind[] = ['password', 'sms', 'totp'];
+
+/**
+ * An authenticator-app login (src/auth/totp-logins.ts): a chosen password, then the app's code. The app's
+ * secret is stored sealed (src/auth/totp-seal.ts); `confirmedStep` is the time step of the code that
+ * confirmed the enrolment, so that code cannot also open a session.
+ */
+export async function createTotpLogin(
+  ctx: AppContext,
+  input: LoginOptions & { secret: string; totpSecret: Buffer; confirmedStep?: number | null },
+): Promise<AltLogin> {
+  assertPasswordAcceptable(input.secret);
+  await assertNotMainPassword(ctx, input.userId, input.secret);
+  const secretHash = await ctx.hasher.hash(input.secret);
+  return once(input.creationKey, () =>
+    ctx.db.transaction(async (tx) => {
+      await lockUser(tx, input.userId);
+      if ((await countActive(tx, input.userId, USER_CHOSEN_KINDS)) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
+      const row = await insertLogin(tx, 'totp', input, secretHash);
+      const [sealed] = await tx
+        .update(altLogins)
+        .set({ totpSecret: sealTotpSecret(ctx.secretKey, input.userId, input.totpSecret), totpLastStep: input.confirmedStep ?? null })
+        .where(eq(altLogins.id, row.id))
+        .returning();
+      return sealed!;
     }),
   );
 }
@@ -204,7 +238,7 @@ export interface OneTimeCode {
  */
 export async function createOneTimeList(
   ctx: AppContext,
-  input: LoginOptions & { count?: number; validForSeconds?: number | null; basePassword?: string | null },
+  input: LoginOptions & { count?: number; validForSeconds?: number | null; basePassword?: string | null; recovery?: boolean },
 ): Promise<{ login: AltLogin; codes: OneTimeCode[] }> {
   const n = input.count ?? DEFAULT_OTP_COUNT;
   if (!Number.isInteger(n) || n < 1 || n > MAX_OTP_COUNT)
@@ -225,25 +259,33 @@ export async function createOneTimeList(
     seen.add(canonical);
     codes.push({ n: codes.length + 1, code });
   }
+  const voidedIds: number[] = [];
   const login = await once(input.creationKey, () => ctx.db.transaction(async (tx) => {
+    voidedIds.length = 0;
     await lockUser(tx, input.userId);
     const voided = await tx
       .update(altLogins)
       .set({ revokedAt: sql`now()` })
       .where(and(eq(altLogins.userId, input.userId), eq(altLogins.kind, 'otp'), isNull(altLogins.revokedAt)))
       .returning({ id: altLogins.id });
+    voidedIds.push(...voided.map((v) => v.id));
     for (const v of voided) await audit(tx, { event: 'altlogin.revoked', userId: input.userId, actorUserId: input.actorUserId ?? input.userId, details: { loginId: v.id, kind: 'otp', reason: 'replaced' } });
-    const row = await insertLogin(tx, 'otp', input, baseHash, validFor);
+    const inserted = await insertLogin(tx, 'otp', input, baseHash, validFor);
+    // The recovery path for a lost phone (issue 16): its uses are audited apart, so the owner hears of them.
+    const row = input.recovery ? (await tx.update(altLogins).set({ recovery: true }).where(eq(altLogins.id, inserted.id)).returning())[0]! : inserted;
     // A code collision with an older list of this user is ~2^-50 per pair; the unique index would reject it.
     await tx.insert(otpCodes).values(
       codes.map((c) => ({ loginId: row.id, userId: input.userId, n: c.n, codeHash: otpCodeHash(ctx, input.userId, canonicalizeGenerated(c.code, OTP_CODE_SYMBOLS)!) })),
     );
     return row;
   }));
+  // The replaced list's sessions (a 1-hour code may still be open somewhere) end with it.
+  if (voidedIds.length) await invalidateUser(ctx, input.userId);
+  for (const id of voidedIds) await endSessionsFor(ctx, { userId: input.userId, loginId: id }, END_REASONS.revoked);
   return { login, codes };
 }
 
-export interface AltLoginSummary extends Omit<AltLogin, 'secretHash' | 'creationKey'> {
+export interface AltLoginSummary extends Omit<AltLogin, 'secretHash' | 'creationKey' | 'totpSecret'> {
   /** One-time lists only: codes not used yet. */
   remainingCodes: number | null;
   totalCodes: number | null;
@@ -270,7 +312,7 @@ export async function listAltLogins(ctx: AppContext, userId: number, options: { 
         .where(inArray(otpCodes.loginId, otpIds))
         .groupBy(otpCodes.loginId)
     : [];
-  return rows.map(({ secretHash, creationKey: _key, ...r }) => {
+  return rows.map(({ secretHash, creationKey: _key, totpSecret: _sealed, ...r }) => {
     const c = counts.find((x) => x.loginId === r.id);
     return {
       ...r,
@@ -287,8 +329,9 @@ export async function findAltLogin(ctx: Pick<AppContext, 'db'>, loginId: number)
 }
 
 /**
- * Revokes a login (`userId` given: only if it is theirs). Pending SMS codes for it are voided, and cached
- * mail logins of the user end now, here and on other instances. Revoking twice is not an error.
+ * Revokes a login (`userId` given: only if it is theirs). Pending SMS codes for it are voided, cached mail
+ * logins of the user end now, and so does every session the login opened (IMAP/SMTP on every instance,
+ * web). Revoking twice is not an error (and ends anything left, again).
  */
 export async function revokeAltLogin(
   ctx: AppContext,
@@ -316,5 +359,6 @@ export async function revokeAltLogin(
     return revoked!;
   });
   await invalidateUser(ctx, login.userId);
+  await endSessionsFor(ctx, { userId: login.userId, loginId: login.id }, END_REASONS.revoked);
   return login;
 }

@@ -6,6 +6,8 @@ import { dummyVerify } from '../auth/dummy-verify.js';
 import type { AppContext } from '../context.js';
 import { users } from '../db/schema.js';
 import { PosternError } from '../errors.js';
+import { END_REASONS } from '../sessions/validity.js';
+import { endSessionsFor } from '../sessions/end-sessions.js';
 import { createPersonality, isEmailAddress, normalizeEmail, normalizeMobile } from './personalities.js';
 import { assertValidUsername, normalizeUsername } from './usernames.js';
 
@@ -104,7 +106,7 @@ export async function listUsers(ctx: AppContext): Promise<User[]> {
  */
 export async function setPassword(
   ctx: AppContext,
-  input: { userId: number; password: string; actorUserId?: number | null },
+  input: { userId: number; password: string; actorUserId?: number | null; keepWebSessionId?: string },
 ): Promise<void> {
   await writePassword(ctx, { ...input, onlyIfMustChange: false });
 }
@@ -114,13 +116,13 @@ export async function setPassword(
  * the account still must change its password (PASSWORD_ALREADY_CHOSEN otherwise): a session cannot use
  * this to skip the current-password check of `changePassword` later.
  */
-export async function chooseFirstPassword(ctx: AppContext, input: { userId: number; password: string }): Promise<void> {
-  await writePassword(ctx, { userId: input.userId, password: input.password, actorUserId: input.userId, onlyIfMustChange: true });
+export async function chooseFirstPassword(ctx: AppContext, input: { userId: number; password: string; keepWebSessionId?: string }): Promise<void> {
+  await writePassword(ctx, { ...input, actorUserId: input.userId, onlyIfMustChange: true });
 }
 
 async function writePassword(
   ctx: AppContext,
-  input: { userId: number; password: string; actorUserId?: number | null; onlyIfMustChange: boolean },
+  input: { userId: number; password: string; actorUserId?: number | null; onlyIfMustChange: boolean; keepWebSessionId?: string },
 ): Promise<void> {
   assertPasswordAcceptable(input.password);
   const passwordHash = await ctx.hasher.hash(input.password);
@@ -141,8 +143,10 @@ async function writePassword(
       details: input.onlyIfMustChange ? { first: true } : {},
     });
   });
-  // After the commit: a mail client still holding the old password must not be let in from the cache.
+  // After the commit: a mail client still holding the old password must not be let in from the cache,
+  // sessions it opened end, and so does every browser but the one that made the change (if any).
   await invalidateUser(ctx, input.userId);
+  await endSessionsFor(ctx, { userId: input.userId, loginId: null, except: input.keepWebSessionId, allWebSessions: true }, END_REASONS.password);
 }
 
 /** Checks the main password of a user (for step-up re-authentication); one argon2 verification. */
@@ -155,14 +159,14 @@ export async function verifyMainPassword(ctx: AppContext, userId: number, passwo
 /** A user changing their own password: the current one must be right (PASSWORD_INCORRECT otherwise). */
 export async function changePassword(
   ctx: AppContext,
-  input: { userId: number; currentPassword: string; newPassword: string },
+  input: { userId: number; currentPassword: string; newPassword: string; keepWebSessionId?: string },
 ): Promise<void> {
   assertPasswordAcceptable(input.newPassword);
   if (!(await verifyMainPassword(ctx, input.userId, input.currentPassword))) throw new PosternError('PASSWORD_INCORRECT');
-  await setPassword(ctx, { userId: input.userId, password: input.newPassword, actorUserId: input.userId });
+  await setPassword(ctx, { userId: input.userId, password: input.newPassword, actorUserId: input.userId, keepWebSessionId: input.keepWebSessionId });
 }
 
-/** Disables (or re-enables) an account: every login fails like a wrong password; cached logins end now. */
+/** Disables (or re-enables) an account: every login fails like a wrong password; its sessions and cached logins end now. */
 export async function setUserDisabled(
   ctx: AppContext,
   input: { userId: number; disabled: boolean; actorUserId?: number | null },
@@ -173,6 +177,7 @@ export async function setUserDisabled(
     await audit(tx, { event: 'user.disabled', userId: input.userId, actorUserId: input.actorUserId, details: { disabled: input.disabled } });
   });
   await invalidateUser(ctx, input.userId);
+  if (input.disabled) await endSessionsFor(ctx, { userId: input.userId }, END_REASONS.disabled);
 }
 
 /** Shorthand for `setUserDisabled(… disabled: true)`. */

@@ -11,9 +11,14 @@
  * (channel `postern_auth_cache`), which drop theirs on receipt — well within a second. A per-user
  * generation number stops a login that was already verifying when the change happened from caching a
  * stale success afterwards.
+ *
+ * NOTIFYs sent while this instance's LISTEN connection was lost are never delivered, so when it comes
+ * back (`onListenReconnect`) the whole cache is dropped: a revocation made during the gap takes effect
+ * at the next login instead of up to 60 s later.
  */
 import type { AppContext } from '../context.js';
 import type { Database } from '../db/client.js';
+import { log } from '../log.js';
 import { keyedHash } from './keyed-hash.js';
 import type { AuthRequest, AuthSuccess } from './types.js';
 
@@ -29,8 +34,14 @@ interface Entry {
 export class AuthCache {
   private readonly entries = new Map<string, Entry>();
   private readonly keysByUser = new Map<number, Set<string>>();
+  /**
+   * Generations come from one increasing counter: a user's entry when they changed, and `floor` when the
+   * whole cache was dropped, so a verification that started before either cannot cache its success.
+   */
   private readonly generations = new Map<number, number>();
-  /** Resolves once this instance hears other instances' invalidations. */
+  private counter = 0;
+  private floor = 0;
+  /** Resolves once this instance hears other instances' invalidations (never rejects). */
   readonly ready: Promise<void>;
 
   constructor(
@@ -42,7 +53,14 @@ export class AuthCache {
         const userId = Number(payload);
         if (Number.isInteger(userId)) this.dropUser(userId);
       })
-      .then(() => undefined);
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          // The subscription keeps retrying on its own; until it is back, the cache is flushed on reconnect.
+          if (!closing(err)) log.warn({ err, code: 'AUTH_CACHE_LISTEN_FAILED' }, 'auth cache could not subscribe to invalidations yet');
+        },
+      );
+    database.onListenReconnect(() => this.clear());
   }
 
   /** The cached success for this exact request, if still fresh. */
@@ -58,7 +76,7 @@ export class AuthCache {
 
   /** The user's generation: read it before verifying, pass it to `set`. */
   generation(userId: number): number {
-    return this.generations.get(userId) ?? 0;
+    return Math.max(this.generations.get(userId) ?? 0, this.floor);
   }
 
   /** Remembers a success unless the user changed (generation moved) while it was being verified. */
@@ -72,9 +90,17 @@ export class AuthCache {
   }
 
   dropUser(userId: number): void {
-    this.generations.set(userId, this.generation(userId) + 1);
+    this.generations.set(userId, ++this.counter);
     for (const key of this.keysByUser.get(userId) ?? []) this.entries.delete(key);
     this.keysByUser.delete(userId);
+  }
+
+  /** Forgets every entry: nothing cached before can be trusted (invalidations may have been missed). */
+  clear(): void {
+    this.floor = ++this.counter;
+    this.generations.clear();
+    this.entries.clear();
+    this.keysByUser.clear();
   }
 
   get size(): number {
@@ -90,6 +116,11 @@ export class AuthCache {
       this.entries.delete(key);
     }
   }
+}
+
+/** The database handle was closed before the subscription finished (a short CLI run): not worth a warning. */
+function closing(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 'CONNECTION_DESTROYED' || (err as { code?: unknown })?.code === 'CONNECTION_ENDED';
 }
 
 const caches = new WeakMap<Database, AuthCache>();

@@ -14,10 +14,12 @@
  *     SMS passwords allowed for the service (0 for unknown/disabled users; A ≤ MAX_USER_CHOSEN_ALTERNATES
  *     = 5, enforced at creation);
  *   success with the k-th alternate/SMS password: 1 + k;
- *   IMAP/SMTP "SMS password + 6-digit code": up to 1 + A + P, where P ≤ A is the number of SMS logins with
- *     a code waiting (only tried when the secret ends in six digits).
+ *   IMAP/SMTP "SMS password + 6-digit code" or "authenticator-app password + 6-digit code": up to 1 + A + P,
+ *     where P ≤ A is the number of SMS logins with a code waiting plus the authenticator-app (totp) logins
+ *     (only tried when the secret ends in six digits).
  * So every uncached path is bounded by 1 + 1 + 2 × 5 = 12 verifications, and by 1 for users without
- * user-chosen alternates. Throttling is checked before any verification.
+ * user-chosen alternates. Each attempt is counted by the throttle before any verification (reserve, then
+ * settle: throttle.ts) and verified in the fair queue (verify-queue.ts), which answers `busy` when full.
  *
  * Timing: unknown, disabled and password-less accounts go through the same steps with an empty login list
  * and a dummy argon2 verification, so they fail in the time a wrong password takes for a user without
@@ -37,7 +39,10 @@ import { equalDigests } from './keyed-hash.js';
 import { findLoginUser, recordLoginFailure, recordLoginSuccess, type Attempt, type LoginUser } from './login-outcome.js';
 import { loginsWithOpenSmsWindow, recordWindowReuse, resumeSmsWindow, smsWindowOf, useOneTimeCode, useSmsWindowCode, type WindowUse } from './login-windows.js';
 import { loginsWithPendingChallenge, startSmsChallenge, tryChallengeCode, SMS_CODE_DIGITS } from './sms-challenges.js';
-import { checkThrottle } from './throttle.js';
+import { recordRecoveryUse } from './recovery.js';
+import { isKnownAddress, releaseReservation, reserveAttempt } from './throttle.js';
+import { useTotpCode } from './totp-logins.js';
+import { getVerifyQueue } from './verify-queue.js';
 import type { AuthMethod, AuthRequest, AuthResult, AuthSuccess } from './types.js';
 
 type AltLogin = typeof altLogins.$inferSelect;
@@ -54,29 +59,48 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
   const hit = cacheKey ? cache.get(cacheKey) : null;
   if (hit) return hit;
 
+  const queue = getVerifyQueue(ctx);
+  if (queue.full(req.ip)) return { ok: false, reason: 'busy' };
   const attempt: Attempt = { username, service: req.service, ip: req.ip };
   const user = username && username.length <= 64 ? await findLoginUser(ctx, { username }) : null;
-  const verdict = await checkThrottle(ctx, { username, ip: req.ip, userId: user?.id ?? null });
-  if (verdict.blocked) {
-    await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, groupId: user?.groupId ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: verdict.retryAfterSeconds } });
-    return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+  const knownAddress = await isKnownAddress(ctx, user?.id ?? null, req.ip);
+  // A place in the verification queue first: when it is full nothing is counted or verified.
+  const ticket = queue.admit(req.ip, knownAddress);
+  if (!ticket) return { ok: false, reason: 'busy' };
+  let outcome: Outcome;
+  let generation = 0;
+  try {
+    const reserved = await reserveAttempt(ctx, { username, ip: req.ip, knownAddress });
+    if (reserved.blocked) {
+      await audit(ctx.db, { event: 'login.throttled', userId: user?.id ?? null, groupId: user?.groupId ?? null, ip: req.ip, service: req.service, details: { retryAfterSeconds: reserved.retryAfterSeconds } });
+      return { ok: false, reason: 'throttled', retryAfterSeconds: reserved.retryAfterSeconds };
+    }
+    attempt.reservation = reserved.reservation;
+    await ticket.turn();
+    const active = user && !user.disabled ? user : null;
+    // Taken before deciding: a change to the user's logins meanwhile keeps this result out of the cache.
+    generation = active ? cache.generation(active.id) : 0;
+    // Never hand argon2 a megabyte: an over-long secret is simply wrong, at the usual cost.
+    const secret = req.secret.length <= MAX_PASSWORD_LENGTH ? req.secret : req.secret.slice(0, MAX_PASSWORD_LENGTH);
+    outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH, req.smsWindowId);
+  } finally {
+    ticket.done();
   }
-
-  const active = user && !user.disabled ? user : null;
-  const generation = active ? cache.generation(active.id) : 0;
-  // Never hand argon2 a megabyte: an over-long secret is simply wrong, at the usual cost.
-  const secret = req.secret.length <= MAX_PASSWORD_LENGTH ? req.secret : req.secret.slice(0, MAX_PASSWORD_LENGTH);
-  const outcome = await decide(ctx, attempt, active, secret, req.secret.length > MAX_PASSWORD_LENGTH, req.smsWindowId);
-
   if (outcome.kind === 'success') {
     const { window } = outcome;
     // Inside a 1-hour window a login is a reconnect (a session), not a new use.
     if (window && !window.first && outcome.login) return recordWindowReuse(ctx, attempt, who(outcome.user), outcome.login, outcome.method, window);
     const result = withWindow(await recordLoginSuccess(ctx, attempt, who(outcome.user), outcome.login, outcome.method), window, outcome.smsWindowId);
+    if (outcome.login?.recovery) await recordRecoveryUse(ctx, attempt, outcome.user, outcome.login);
     if (cacheKey && REUSABLE.includes(outcome.method)) cache.set(cacheKey, result, generation);
     return result;
   }
-  if (outcome.kind === 'sms') return outcome.result;
+  if (outcome.kind === 'sms' || outcome.kind === 'totp') {
+    // The SMS or authenticator-app password was right: not a guess. (The code check that follows is
+    // throttled on its own.)
+    await releaseReservation(ctx, attempt.reservation!);
+    return outcome.result;
+  }
   const reason = !user ? 'unknown-user' : user.disabled ? 'disabled' : !user.passwordHash ? 'no-password' : 'wrong-secret';
   await recordLoginFailure(ctx, attempt, user, reason);
   return { ok: false, reason: 'failed' };
@@ -85,6 +109,7 @@ export async function authenticate(ctx: AppContext, req: AuthRequest): Promise<A
 type Outcome =
   | { kind: 'success'; user: LoginUser; login: AltLogin | null; method: AuthMethod; window?: WindowUse | null; smsWindowId?: number }
   | { kind: 'sms'; result: AuthResult }
+  | { kind: 'totp'; result: AuthResult }
   | { kind: 'failed' };
 
 function withWindow(result: AuthSuccess, window: WindowUse | null | undefined, smsWindowId?: number): AuthSuccess {
@@ -134,11 +159,17 @@ async function decide(
   if (!user) return { kind: 'failed' };
 
   // 4. User-chosen alternates (≤ 5): one argon2 verification each.
-  const chosen = logins.filter((l) => l.kind === 'password' || l.kind === 'sms');
+  const chosen = logins.filter((l) => l.kind === 'password' || l.kind === 'sms' || l.kind === 'totp');
   for (const login of chosen) {
     if (!(await ctx.hasher.verify(login.secretHash ?? '', secret))) continue;
     await upgradeLoginHashIfNeeded(ctx, login, secret);
     if (login.kind === 'password') return { kind: 'success', user, login, method: 'password' };
+    // An authenticator-app password alone opens nothing: the web asks for the code next, mail clients
+    // must send it after the password (step 5).
+    if (login.kind === 'totp')
+      return attempt.service === 'web'
+        ? { kind: 'totp', result: { ok: false, reason: 'totp-required', loginId: login.id, lastStep: login.totpLastStep } }
+        : { kind: 'failed' };
     const resumed = smsWindowId !== undefined ? await resumeSmsWindow(ctx, login, smsWindowId) : null;
     if (resumed) return { kind: 'success', user, login, method: 'sms', window: resumed };
     // The SMS password alone: a code goes out; for a mail client this is a failure saying so.
@@ -157,6 +188,11 @@ async function decide(
       if (consumed) return { kind: 'success', user, login, method: 'sms', window: smsWindowOf(consumed, login), smsWindowId: consumed.id };
       const reused = windows.has(login.id) ? await useSmsWindowCode(ctx, login, split[2]!) : null;
       if (reused) return { kind: 'success', user, login, method: 'sms', window: reused.window };
+      return { kind: 'failed' };
+    }
+    for (const login of chosen.filter((l) => l.kind === 'totp')) {
+      if (!(await ctx.hasher.verify(login.secretHash ?? '', split[1]!))) continue;
+      if (await useTotpCode(ctx, login, split[2]!)) return { kind: 'success', user, login, method: 'totp' };
       return { kind: 'failed' };
     }
   }

@@ -9,7 +9,7 @@ import type { User } from '../accounts/users.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { altLogins, groupMembers, users, type Service } from '../db/schema.js';
-import { recordFailure, recordSuccess } from './throttle.js';
+import { recordFailure, recordSuccess, type Reservation } from './throttle.js';
 import type { AuthMethod, AuthSuccess } from './types.js';
 
 export interface Attempt {
@@ -17,6 +17,8 @@ export interface Attempt {
   username: string;
   service: Service;
   ip: string;
+  /** Set when the attempt was counted before verification (throttle.ts): it is then not counted again. */
+  reservation?: Reservation;
 }
 
 export type FailureReason =
@@ -26,7 +28,9 @@ export type FailureReason =
   | 'wrong-secret'
   | 'service-not-allowed'
   | 'sms-code-wrong'
-  | 'sms-challenge-invalid';
+  | 'sms-challenge-invalid'
+  | 'totp-code-wrong'
+  | 'totp-login-invalid';
 
 export type LoginUser = User & { groupId: number | null };
 

@@ -39,6 +39,8 @@ export type AuthFailure =
   /** One generic failure for unknown user, wrong secret, disabled account, login not allowed for the service. */
   | { ok: false; reason: 'failed' }
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
+  /** Too many logins are being verified right now (verify-queue.ts): nothing was checked; try again shortly. */
+  | { ok: false; reason: 'busy' }
   /** The SMS password was right: a code went out; only password + code (or the challenge) opens a session. */
   | {
       ok: false;
@@ -49,6 +51,11 @@ export type AuthFailure =
       expiresAt: Date;
       resendAfterSeconds: number;
     }
+  /**
+   * Web only: the password of an authenticator-app login was right; the app's code is asked on a second
+   * page. `lastStep` binds that page to the login's state, so it cannot be replayed after a later use.
+   */
+  | { ok: false; reason: 'totp-required'; loginId: number; lastStep: number | null }
   /** The SMS password was right but no code could be sent; message is one sentence for the user. */
   | { ok: false; reason: 'sms-unavailable'; code: ErrorCode; message: string; retryAfterSeconds?: number };
 

@@ -76,7 +76,7 @@ export function equalSecrets(a: string, b: string): boolean {
 }
 
 export function idleTimeoutFor(method: AuthMethod): number {
-  return method === 'otp' || method === 'sms' ? KIOSK_IDLE_TIMEOUT_SECONDS : IDLE_TIMEOUT_SECONDS;
+  return method === 'otp' || method === 'sms' || method === 'totp' ? KIOSK_IDLE_TIMEOUT_SECONDS : IDLE_TIMEOUT_SECONDS;
 }
 
 /** Splits `id.secret`; anything else (or absurdly long input) is null. */

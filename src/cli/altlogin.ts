@@ -7,6 +7,7 @@
 import {
   createAppPassword,
   createOneTimeList,
+  createTotpLogin,
   createUserChosenLogin,
   findAltLogin,
   listAltLogins,
@@ -14,14 +15,16 @@ import {
   parseValidFor,
   revokeAltLogin,
 } from '../accounts/alt-logins.js';
+import { TOTP_ISSUER } from '../accounts/totp-enrolment.js';
 import { requireUserByName } from '../accounts/users.js';
+import { generateTotpSecret, groupedSecret, otpauthUri } from '../auth/totp.js';
 import { loginKinds, type LoginKind } from '../db/schema.js';
 import type { CliCommand } from './command.js';
 import { parseCommandArgs } from './args.js';
 import { UsageError, printJson, readSecretFromStdin } from './io.js';
 
 const USAGE =
-  'altlogin add NAME --kind password|otp|sms|app [--restricted] [--services web,imap,smtp] [--label TEXT] [--count N] [--valid-for 1h] [--password-stdin] [--base-password-stdin] [--json] | list NAME [--json] | revoke ID';
+  'altlogin add NAME --kind password|otp|sms|app|totp [--restricted] [--services web,imap,smtp] [--label TEXT] [--count N] [--valid-for 1h] [--password-stdin] [--base-password-stdin] [--recovery] [--json] | list NAME [--json] | revoke ID';
 
 export const altloginCommand: CliCommand = {
   name: 'altlogin',
@@ -37,6 +40,7 @@ export const altloginCommand: CliCommand = {
       'password-stdin': { type: 'boolean' },
       'base-password-stdin': { type: 'boolean' },
       'valid-for': { type: 'string' },
+      recovery: { type: 'boolean' },
       json: { type: 'boolean' },
     });
     const [sub, arg, ...extra] = positionals;
@@ -45,12 +49,13 @@ export const altloginCommand: CliCommand = {
     switch (sub) {
       case 'add': {
         const kind = values.kind as LoginKind | undefined;
-        if (!kind || !loginKinds.includes(kind)) throw new UsageError('--kind must be one of password, otp, sms, app');
+        if (!kind || !loginKinds.includes(kind)) throw new UsageError('--kind must be one of password, otp, sms, app, totp');
         const user = await requireUserByName(ctx, arg!);
         const services = values.services !== undefined ? parseServices(values.services) : undefined;
         const options = { userId: user.id, label: values.label, restricted: values.restricted ?? false, services };
         if (values['valid-for'] !== undefined && kind !== 'otp' && kind !== 'sms') throw new UsageError('--valid-for is for --kind otp or sms');
         if (values['base-password-stdin'] && kind !== 'otp') throw new UsageError('--base-password-stdin is for --kind otp');
+        if (values.recovery && kind !== 'otp') throw new UsageError('--recovery is for --kind otp');
         const validForSeconds = values['valid-for'] !== undefined ? parseValidFor(values['valid-for']) : null;
         const validity = validForSeconds ? ', each code valid for 1 hour from first use' : '';
         if (kind === 'password' || kind === 'sms') {
@@ -58,6 +63,18 @@ export const altloginCommand: CliCommand = {
           const login = await createUserChosenLogin(ctx, { ...options, kind, validForSeconds, secret: await readSecretFromStdin(io.stdin) });
           if (values.json) return printJson(io, { id: login.id, validForSeconds });
           io.stdout.write(`created ${kind === 'sms' ? 'SMS password' : 'alternate password'} ${login.id} for ${user.username}${validity}\n`);
+          return;
+        }
+        if (kind === 'totp') {
+          // The app's secret is drawn here and shown once, as the otpauth URI an app imports (or a QR
+          // code made from it) and in groups of four; the password typed before each code comes from stdin.
+          if (!values['password-stdin']) throw new UsageError('--kind totp reads the password typed before each code from standard input: add --password-stdin');
+          const totpSecret = generateTotpSecret();
+          const login = await createTotpLogin(ctx, { ...options, secret: await readSecretFromStdin(io.stdin), totpSecret });
+          const uri = otpauthUri({ issuer: TOTP_ISSUER, account: user.username, secret: totpSecret });
+          if (values.json) return printJson(io, { id: login.id, otpauthUri: uri });
+          io.stdout.write(`Authenticator app ${login.id} for ${user.username} (shown once; add it to the app, then log in with the password immediately followed by the app's code):\n`);
+          io.stdout.write(`${uri}\nsecret: ${groupedSecret(totpSecret)}\n`);
           return;
         }
         if (values['password-stdin']) throw new UsageError(`--kind ${kind} generates its secret: drop --password-stdin`);
@@ -70,7 +87,7 @@ export const altloginCommand: CliCommand = {
         const count = values.count !== undefined ? Number(values.count) : undefined;
         if (count !== undefined && !/^\d+$/.test(values.count!)) throw new UsageError('--count must be a whole number');
         const basePassword = values['base-password-stdin'] ? await readSecretFromStdin(io.stdin) : null;
-        const { login, codes } = await createOneTimeList(ctx, { ...options, count, validForSeconds, basePassword });
+        const { login, codes } = await createOneTimeList(ctx, { ...options, count, validForSeconds, basePassword, recovery: values.recovery ?? false });
         if (values.json) return printJson(io, { id: login.id, validForSeconds, basePassword: basePassword !== null, codes });
         io.stdout.write(`One-time codes, list ${login.id} for ${user.username} (shown once; any previous list is void${validity}):\n`);
         if (basePassword) io.stdout.write('Type the base password first, then the code, with nothing between them.\n');
@@ -86,7 +103,8 @@ export const altloginCommand: CliCommand = {
           const remaining =
             (l.kind === 'otp' ? ` remaining=${l.remainingCodes}/${l.totalCodes}` : '') +
             (l.validForSeconds ? ' valid-for=1h' : '') +
-            (l.hasBasePassword ? ' base-password' : '');
+            (l.hasBasePassword ? ' base-password' : '') +
+            (l.recovery ? ' recovery' : '');
           io.stdout.write(
             `${String(l.id).padStart(5)} ${l.kind.padEnd(8)} ${JSON.stringify(l.label)} services=${l.services.join(',')}` +
               `${l.restricted ? ' restricted' : ''}${remaining} uses=${l.useCount} last-used=${l.lastUsedAt?.toISOString() ?? 'never'}\n`,

@@ -80,7 +80,7 @@ export const personalities = pgTable(
   ],
 );
 
-export const loginKinds = ['password', 'otp', 'sms', 'app'] as const;
+export const loginKinds = ['password', 'otp', 'sms', 'app', 'totp'] as const;
 export type LoginKind = (typeof loginKinds)[number];
 export const services = ['web', 'imap', 'smtp'] as const;
 export type Service = (typeof services)[number];
@@ -95,7 +95,7 @@ export const altLogins = pgTable(
     restricted: boolean('restricted').notNull().default(false),
     services: text('services').array().notNull(),
     /**
-     * password/sms: argon2id of the chosen secret. app: HMAC-SHA-256(SECRET_KEY, secret), found by index.
+     * password/sms/totp: argon2id of the chosen secret (totp: the password typed before the app's code). app: HMAC-SHA-256(SECRET_KEY, secret), found by index.
      * otp: argon2id of the list's base password, typed before each code, or null without one (the codes
      * live in otp_codes).
      */
@@ -105,6 +105,15 @@ export const altLogins = pgTable(
      * many seconds from its first use (a fixed window, for mail clients that reconnect).
      */
     validForSeconds: integer('valid_for_seconds'),
+    /**
+     * otp only: the list is the owner's recovery path for a lost phone; each use is audited as
+     * `login.recovery-used` (what the owner is notified of).
+     */
+    recovery: boolean('recovery').notNull().default(false),
+    /** totp only: the authenticator app's secret, AES-256-GCM under SECRET_KEY (src/auth/totp-seal.ts). */
+    totpSecret: text('totp_secret'),
+    /** totp only: the last RFC 6238 time step accepted; a code is accepted only for a later step. */
+    totpLastStep: integer('totp_last_step'),
     /** The random key of the form that created it: a resubmitted form creates nothing a second time. */
     creationKey: text('creation_key').unique(),
     createdAt: createdAt(),
@@ -322,3 +331,33 @@ export const smsOutbox = pgTable('sms_outbox', {
   body: text('body').notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Instances holding live IMAP/SMTP/web sessions (src/sessions/). Each writes its heartbeat about once a
+ * second; one silent for long is gone (crashed, paused), its rows are ignored and then pruned.
+ */
+export const liveInstances = pgTable('live_instances', {
+  id: text('id').primaryKey(),
+  startedAt: createdAt(),
+  heartbeatAt: tstz('heartbeat_at').notNull().defaultNow(),
+});
+
+/** Every instance's live sessions, written in batches (Options → Security lists them). */
+export const liveSessions = pgTable(
+  'live_sessions',
+  {
+    id: text('id').primaryKey(),
+    instanceId: text('instance_id').notNull().references(() => liveInstances.id, { onDelete: 'cascade' }),
+    userId: integer('user_id').notNull(),
+    /** The alternative login that opened it; null for the main password. */
+    loginId: integer('login_id'),
+    loginKind: text('login_kind').notNull(),
+    restricted: boolean('restricted').notNull(),
+    protocol: text('protocol', { enum: ['imap', 'smtp', 'web'] }).notNull(),
+    clientIp: text('client_ip'),
+    clientName: text('client_name'),
+    startedAt: tstz('started_at').notNull(),
+    lastActiveAt: tstz('last_active_at').notNull(),
+  },
+  (t) => [index('live_sessions_user_idx').on(t.userId), index('live_sessions_instance_idx').on(t.instanceId)],
+);

@@ -33,6 +33,13 @@ export type MailAction =
   | { kind: 'create-folder' }
   | { kind: 'subscribe' };
 
+/**
+ * IMAP ACL rights (RFC 4314 §2.1) that take mail away, so a restricted session never has them and is
+ * never told it has: t (set \Deleted), e (expunge), x (delete the mailbox), d (RFC 2086's combined
+ * delete right, which servers still send) and a (administer: change who may delete).
+ */
+export const RIGHTS_THAT_TAKE_AWAY = 'texda';
+
 export interface Refusal {
   /** RFC 5530 response code, also used by the web front to pick its status. */
   code: 'NOPERM' | 'OVERQUOTA' | 'LIMIT';

@@ -1,4 +1,4 @@
-/** Is the upstream IMAP store answering? Used by /healthz; connects, reads the greeting, hangs up. */
+/** Is the upstream IMAP store answering? Used by /readyz; connects, reads the greeting, hangs up. */
 import net from 'node:net';
 import tls from 'node:tls';
 

@@ -21,7 +21,7 @@ describe('postern serve', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'postern-serve-'));
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-  it('starts web and IMAP, answers /healthz, prints demo credentials and exits 0 on SIGTERM', async () => {
+  it('starts web and IMAP, answers /healthz and /readyz, prints demo credentials and exits 0 on SIGTERM', async () => {
     const d = inject('dovecot');
     const child = spawn(process.execPath, [bin, 'serve'], {
       env: {
@@ -44,7 +44,8 @@ describe('postern serve', () => {
     while (!/password: /.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const webUrl = /web\s+(http:\/\/\S+)\//.exec(out)?.[1];
     expect(webUrl, out).toBeTruthy();
-    const res = await fetch(`${webUrl}/healthz`);
+    expect((await fetch(`${webUrl}/healthz`)).status).toBe(200);
+    const res = await fetch(`${webUrl}/readyz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ database: 'up', upstream: 'up' });
     expect(out).toMatch(/username: demo/);

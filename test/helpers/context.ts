@@ -46,6 +46,7 @@ export async function createTestContext(
     ...ctx,
     testDb,
     async close() {
+      await ctx.liveSessions.close();
       await testDb.drop();
       fs.rmSync(config.DATA_DIR, { recursive: true, force: true });
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebApp } from '../../web/app.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
-describe('/healthz', () => {
+describe('/readyz and /healthz', () => {
   let up: TestContext;
   let storeDown: TestContext;
   beforeAll(async () => {
@@ -14,25 +14,30 @@ describe('/healthz', () => {
     await storeDown.close();
   });
 
-  it('answers 200 when the database and the store are up', async () => {
-    const res = await createWebApp(up).request('/healthz');
+  it('readyz answers 200 when the database and the store are up', async () => {
+    const res = await createWebApp(up).request('/readyz');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok', database: 'up', upstream: 'up' });
   });
 
-  it('answers 503 naming the store when the store is down', async () => {
-    const res = await createWebApp(storeDown).request('/healthz');
+  it('readyz answers 503 naming the store when the store is down; healthz stays 200', async () => {
+    const app = createWebApp(storeDown);
+    const res = await app.request('/readyz');
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({ status: 'degraded', database: 'up', upstream: 'down' });
+    expect((await app.request('/healthz')).status).toBe(200);
   });
 
-  it('answers 503 naming the database when the database is down', async () => {
+  it('readyz answers 503 naming the database when the database is down; healthz stays 200', async () => {
     const ctx = await createTestContext();
     const app = createWebApp(ctx);
     await ctx.database.close();
-    const res = await app.request('/healthz');
+    const res = await app.request('/readyz');
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ database: 'down' });
+    const live = await app.request('/healthz');
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
     await ctx.close().catch(() => undefined);
   });
 });

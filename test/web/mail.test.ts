@@ -35,28 +35,36 @@ describe('Mail', () => {
     expect(html).not.toContain(RESTRICTED_BANNER);
   });
 
-  it('shows the restricted banner and no delete button in a restricted session, and refuses a delete with 403', async () => {
+  it('shows the restricted banner and no delete or move control in a restricted session, and refuses a forged delete with 403', async () => {
     const client = new WebClient(h);
     await client.login(mailbox, 'kiosk password 1');
     const html = text(await (await client.get('/mail')).text());
     expect(html).toContain(RESTRICTED_BANNER);
     expect(html).toContain('with an alternate password (“kiosk”)');
-    expect(html).not.toContain('action="/mail/delete"');
+    expect(html).not.toContain('value="delete"');
+    expect(html).not.toContain('value="move"');
     const before = await snapshotMailbox(mailbox);
-    const res = await client.post('/mail/delete', { _csrf: csrfIn(html), uid: '1' });
+    const uid = /name="uid" value="(\d+)"/.exec(html)![1]!;
+    const res = await client.post('/mail/actions', { _csrf: csrfIn(html), folder: 'INBOX', uid, action: 'delete' });
     expect(res.status).toBe(403);
     expect(await snapshotMailbox(mailbox)).toEqual(before);
     const refused = await listAuditEvents(h.ctx.db, { userId, events: ['web.request-refused'] });
-    expect(refused.some((e) => e.details.reason === 'restricted-delete')).toBe(true);
+    expect(refused.some((e) => e.details.reason === 'restricted.move')).toBe(true);
   });
 
-  it('deletes a message in an unrestricted session', async () => {
+  it('moves a message to Trash in an unrestricted session, with Undo', async () => {
     const client = new WebClient(h);
     await client.login(mailbox, PASSWORD);
     const html = await (await client.get('/mail')).text();
     const uid = /name="uid" value="(\d+)"/.exec(html)![1]!;
-    const res = await client.post('/mail/delete', { _csrf: csrfIn(html), uid });
-    expect(res.headers.get('location')).toBe('/mail?deleted=1');
-    expect(text(await (await client.get('/mail')).text())).toContain('2 messages');
+    const res = await client.post('/mail/actions', { _csrf: csrfIn(html), folder: 'INBOX', uid, action: 'delete' });
+    expect(res.headers.get('location')).toMatch(/^\/mail\?folder=INBOX&notice=trashed&undo=\d+&trash=Trash$/);
+    const after = text(await (await client.get(res.headers.get('location')!)).text());
+    expect(after).toContain('2 messages');
+    expect(after).toContain('Moved to Trash.');
+    expect(after).toContain('value="undo"');
+    const undo = await client.post('/mail/actions', { _csrf: csrfIn(after), folder: 'Trash', target: 'INBOX', uid: /name="uid" value="(\d+)"\/><button type="submit" name="action" value="undo"/.exec(after)![1]!, action: 'undo' });
+    expect(undo.status).toBe(303);
+    expect(text(await (await client.get('/mail')).text())).toContain('3 messages');
   });
 });

@@ -21,6 +21,9 @@ export function securityHeaders(): MiddlewareHandler {
     crossOriginResourcePolicy: 'same-origin',
     crossOriginOpenerPolicy: 'same-origin',
     permissionsPolicy: { camera: [], microphone: [], geolocation: [], payment: [] },
+    // A route that sets its own policy keeps it: the webmail's message page (which frames the message)
+    // and the message frame itself (sandboxed, framable by our pages only).
+    overwrite: false,
   });
   return async function securityHeadersMiddleware(c, next) {
     await headers(c, async () => {

@@ -32,7 +32,7 @@ export function createChoosePasswordRoutes(policy: CookiePolicy) {
     const mismatch = confirmationError(password, field(form, 'confirm', 2048));
     if (mismatch) return c.html(<ChoosePasswordPage viewer={viewer} errors={{ confirm: mismatch }} />, 422);
     try {
-      await chooseFirstPassword(c.get('ctx'), { userId: viewer.session.userId, password });
+      await chooseFirstPassword(c.get('ctx'), { userId: viewer.session.userId, password, keepWebSessionId: viewer.session.id });
     } catch (e) {
       // Chosen meanwhile in another tab: nothing left to do here.
       if (isPosternError(e) && e.code === 'PASSWORD_ALREADY_CHOSEN') return c.redirect('/mail', 303);

@@ -13,6 +13,7 @@ import { Hono, type Context } from 'hono';
 import { authenticate } from '../../src/auth/authenticate.js';
 import { looksLikeOneTimeCode } from '../../src/auth/login-windows.js';
 import { getSmsChallenge, resendSmsChallenge, verifySmsChallenge } from '../../src/auth/sms-challenges.js';
+import { verifyTotpStep } from '../../src/auth/totp-logins.js';
 import type { AuthResult, AuthSuccess } from '../../src/auth/types.js';
 import { createWebSession, equalSecrets, revokeWebSession } from '../../src/auth/web-sessions.js';
 import { audit } from '../../src/audit.js';
@@ -30,7 +31,9 @@ import {
 import type { WebEnv } from '../env.js';
 import { field, readForm } from '../middleware/session.js';
 import { refuse } from '../refusal.js';
+import { clearTotpPendingCookie, readTotpPendingCookie, writeTotpPendingCookie } from '../totp-cookie.js';
 import { CodePage, LoginPage } from '../views/login-views.js';
+import { TotpCodePage } from '../views/totp-views.js';
 import { formatDuration } from '../views/ui.js';
 
 const FAILED = 'Wrong username or password.';
@@ -65,12 +68,15 @@ export function createLoginRoutes(policy: CookiePolicy) {
     if (who.smsWindowId !== undefined && who.validUntil)
       writeSmsWindowCookie(c, policy, ctx.secretKey, { challengeId: who.smsWindowId, expiresAt: who.validUntil.getTime() });
     clearPendingCookie(c, policy);
+    clearTotpPendingCookie(c, policy);
     return c.redirect('/mail', 303);
   }
 
   app.get('/login', (c) => {
-    if (c.req.query('cancel') !== undefined) clearPendingCookie(c, policy);
-    else if (c.get('viewer')) return c.redirect('/mail', 303);
+    if (c.req.query('cancel') !== undefined) {
+      clearPendingCookie(c, policy);
+      clearTotpPendingCookie(c, policy);
+    } else if (c.get('viewer')) return c.redirect('/mail', 303);
     const info =
       c.req.query('signed-out') !== undefined
         ? 'You have signed out.'
@@ -101,11 +107,17 @@ export function createLoginRoutes(policy: CookiePolicy) {
       case 'sms-required':
         writePendingCookie(c, policy, ctx.secretKey, { challengeId: result.challengeId, expiresAt: result.expiresAt.getTime() });
         return c.redirect('/login/code', 303);
+      case 'totp-required':
+        writeTotpPendingCookie(c, policy, ctx.secretKey, { loginId: result.loginId, lastStep: result.lastStep });
+        return c.redirect('/login/app-code', 303);
       case 'throttled':
         c.header('Retry-After', String(result.retryAfterSeconds));
         return c.html(<LoginPage username={username} error={throttledText(result.retryAfterSeconds)} status="warn" />, 429);
       case 'sms-unavailable':
         return c.html(<LoginPage username={username} error={result.message} status="warn" />, 503);
+      case 'busy':
+        c.header('Retry-After', '5');
+        return c.html(<LoginPage username={username} error="Too many logins are being checked right now. Wait a few seconds and try again." status="warn" />, 503);
       default:
         return c.html(<LoginPage username={username} error={looksLikeOneTimeCode(password) ? FAILED_CODE : FAILED} />, 401);
     }
@@ -168,6 +180,31 @@ export function createLoginRoutes(policy: CookiePolicy) {
     const challenge = await pendingChallenge(c);
     if (!challenge) return c.html(<LoginPage error={result.message} status="warn" />, 503);
     return c.html(<CodePage challenge={challenge} error={result.message} />, 503);
+  });
+
+  // The authenticator app's code, after its password. Nothing on these pages names the account.
+  app.get('/login/app-code', (c) => {
+    if (readTotpPendingCookie(c, policy, c.get('ctx').secretKey)) return c.html(<TotpCodePage />);
+    clearTotpPendingCookie(c, policy);
+    return c.redirect('/login?code-expired=1', 303);
+  });
+
+  app.post('/login/app-code', async (c) => {
+    const ctx = c.get('ctx');
+    const pending = readTotpPendingCookie(c, policy, ctx.secretKey);
+    if (!pending) {
+      clearTotpPendingCookie(c, policy);
+      return c.redirect('/login?code-expired=1', 303);
+    }
+    const code = field(await readForm(c), 'code', 32);
+    const lastStep = pending.lastStep < 0 ? null : pending.lastStep;
+    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web' });
+    if (result.ok) return startSession(c, result);
+    if (result.reason === 'throttled') {
+      c.header('Retry-After', String(result.retryAfterSeconds));
+      return c.html(<TotpCodePage error={throttledText(result.retryAfterSeconds)} />, 429);
+    }
+    return c.html(<TotpCodePage error="That code is not right. Type the code your app shows now." />, 401);
   });
 
   app.post('/logout', async (c) => {

@@ -12,16 +12,17 @@ export const KIND_NAMES: Record<LoginKind, string> = {
   sms: 'SMS password',
   app: 'App password',
   otp: 'One-time password list',
+  totp: 'Authenticator app (password + code)',
 };
 
 /** The creation forms of the page; a failed one shows its error inside itself. */
-export type AltLoginFormName = 'otp' | 'sms' | 'password' | 'app';
+export type AltLoginFormName = 'otp' | 'sms' | 'password' | 'app' | 'totp';
 
 /** What a failed form sent (never its secrets), to draw it again as it was, with the error in it. */
 export interface FailedForm {
   form: AltLoginFormName;
   error: string;
-  values: { label?: string; services?: string[]; restricted?: boolean; count?: string; validFor?: string };
+  values: { label?: string; services?: string[]; restricted?: boolean; count?: string; validFor?: string; recovery?: boolean };
 }
 
 export interface AltLoginsPageProps {
@@ -46,11 +47,12 @@ export function formatClock(d: Date): string {
 }
 
 /** The kind as the list and the print view say it: which kind, how long a code works, the base password. */
-export function describeKind(l: Pick<AltLoginSummary, 'kind' | 'validForSeconds' | 'hasBasePassword'>): string {
+export function describeKind(l: Pick<AltLoginSummary, 'kind' | 'validForSeconds' | 'hasBasePassword'> & { recovery?: boolean }): string {
   const parts: string[] = [KIND_NAMES[l.kind]];
   if (l.kind === 'otp') parts.push(l.validForSeconds ? 'each code valid for 1 hour from first use' : 'each code works once');
   if (l.kind === 'sms' && l.validForSeconds) parts.push('each code valid for 1 hour from first use');
   if (l.hasBasePassword) parts.push('base password typed first');
+  if (l.recovery) parts.push('recovery list for a lost phone: each use is reported to you');
   return parts.join(' · ');
 }
 
@@ -246,6 +248,12 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
         />
         <Field id="otp-base-confirm" label="Repeat the base password" name="base_confirm" type="password" autocomplete="new-password" />
         <RestrictedBox checked={valuesOf('otp')?.restricted} />
+        <div class="checks">
+          <label>
+            <input type="checkbox" name="recovery" value="1" checked={valuesOf('otp')?.recovery} />
+            Recovery list — my way in if I lose my phone (each use is reported to me)
+          </label>
+        </div>
       </CreateForm>
 
       <CreateForm form="sms" title="New SMS password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create SMS password">
@@ -262,6 +270,23 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
         <ChosenSecretFields form="sms" name="SMS password" values={valuesOf('sms')} focus={focus('sms')} />
         <ValidityChoice form="sms" what="Each texted code works" value={valuesOf('sms')?.validFor} />
       </CreateForm>
+
+      <div class="card" id="new-totp">
+        <h2>New authenticator app</h2>
+        <form method="post" action="/options/alt-logins/totp/start">
+          <CsrfField token={csrf} />
+          {failed?.form === 'totp' ? <Notice kind="error">{failed.error}</Notice> : null}
+          <p class="muted">
+            A password you choose, then the 6-digit code your phone's authenticator app shows (mail programs: the password immediately
+            followed by the code). Free: no SMS is sent.
+          </p>
+          <div class="actions">
+            <button type="submit" class="button">
+              Set up an authenticator app
+            </button>
+          </div>
+        </form>
+      </div>
 
       <CreateForm form="password" title="New alternate password" csrf={csrf} formKey={p.formKey()} failed={failed} button="Create alternate password">
         <ChosenSecretFields form="password" name="Alternate password" values={valuesOf('password')} focus={focus('password')} />

@@ -19,6 +19,7 @@ const METHOD_TEXT: Record<AuthMethod, string> = {
   otp: 'a one-time code',
   sms: 'an SMS password and code',
   app: 'an app password',
+  totp: 'a password and an authenticator-app code',
 };
 
 /** "with a one-time code (“Wallet list”)": how this session was made, for the header. */

@@ -7,7 +7,7 @@ export function LoginPage(props: { username?: string; error?: string | null; inf
   return (
     <BarePage title="Log in">
       <h1>Log in</h1>
-      <p class="muted">Use your password, a one-time code from your printed list, or your SMS password.</p>
+      <p class="muted">Use your password, a one-time code from your printed list, or your SMS or authenticator-app password.</p>
       {props.info ? <Notice kind="info">{props.info}</Notice> : null}
       {props.error ? <Notice kind={props.status ?? 'error'}>{props.error}</Notice> : null}
       <form method="post" action="/login">

@@ -80,11 +80,28 @@ describe('literals that carry protocol', () => {
     expect(out.filter((o) => o.type === 'relay')).toHaveLength(1);
   });
 
-  it('consumes an over-long {n+} whose bytes hold commands, then reads on', () => {
+  it('before login (LITERAL-), consumes an over-long {n+} whose bytes hold commands, then reads on', () => {
     const body = 'b1 EXPUNGE\r\n'.repeat(500);
-    const out = runGateway(`a1 SEARCH TEXT {${body.length}+}\r\n${body}\r\nc1 NOOP\r\n`, { chunks: [7, 100, 3] });
+    const out = runGateway(`a1 LOGIN {${body.length}+}\r\n${body}\r\nc1 NOOP\r\n`, { chunks: [7, 100, 3], state: 'not-authenticated' });
     expect(answers(out)).toEqual(['a1 BAD [TOOBIG] Non-synchronizing literal too large']);
+    // Before login nothing is relayed: the next command the pre-login handler sees is c1.
+    expect(out.flatMap((o) => (o.type === 'pre-auth' ? [o.command.tag] : []))).toEqual(['c1']);
+    expect(relayed(out)).toEqual([]);
+  });
+
+  it('after login (LITERAL+), reads a {n+} over the literal limit, drops it, refuses it and reads on', () => {
+    const body = 'b1 EXPUNGE\r\n'.repeat(6000);
+    const out = runGateway(`a1 SEARCH TEXT {${body.length}+}\r\n${body}\r\nc1 NOOP\r\n`, { chunks: [7, 100, 3], restricted: true });
+    expect(answers(out)).toEqual(['a1 BAD [TOOBIG] Literal too large']);
     expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
+  });
+
+  it('after login (LITERAL+), takes a {n+} larger than LITERAL- allows without a continuation', () => {
+    const text = 'x'.repeat(5000);
+    const out = runGateway(`a1 SEARCH TEXT {${text.length}+}\r\n${text}\r\n`);
+    expect(answers(out)).toEqual([]);
+    expect(relayed(out)).toHaveLength(1);
+    expect(relayed(out)[0]).toContain(text);
   });
 
   it('re-emits a quoted string that looks like a literal marker as a quoted string', () => {

@@ -19,12 +19,15 @@ import {
   revokeAltLogin,
 } from '../../../src/accounts/alt-logins.js';
 import { getDefaultPersonality } from '../../../src/accounts/personalities.js';
+import { confirmTotpEnrolment, reopenTotpEnrolment, startTotpEnrolment, type TotpEnrolment } from '../../../src/accounts/totp-enrolment.js';
 import { listOpenWindows } from '../../../src/auth/login-windows.js';
 import { hasRecentStepUp } from '../../../src/auth/web-sessions.js';
 import { isPosternError } from '../../../src/errors.js';
 import { describeSmsPayment } from '../../../src/sms/payer.js';
 import type { WebEnv } from '../../env.js';
 import { field, readForm, requireStepUp, viewerOf, type Form } from '../../middleware/session.js';
+import { TotpEnrolmentPage } from '../../views/totp-views.js';
+import { renderQrSvg } from '../../qr-svg.js';
 import { AltLoginsPage, AppPasswordShownPage, KIND_NAMES, OneTimeListPrintPage, type AltLoginFormName, type FailedForm } from '../../views/alt-login-views.js';
 
 const FORM_KEY = /^[A-Za-z0-9_-]{24}$/;
@@ -74,7 +77,7 @@ export function createAltLoginRoutes() {
   /** What the failed form is drawn again with: everything typed but the secrets. */
   function keptValues(form: Form): FailedForm['values'] {
     const { label, restricted, services } = common(form);
-    return { label, restricted, services: services ?? [], count: field(form, 'count', 6), validFor: field(form, 'valid_for', 8) };
+    return { label, restricted, services: services ?? [], count: field(form, 'count', 6), validFor: field(form, 'valid_for', 8), recovery: field(form, 'recovery') === '1' };
   }
 
   function validFor(form: Form): number | null {
@@ -145,6 +148,7 @@ export function createAltLoginRoutes() {
         restricted,
         validForSeconds: validFor(form),
         basePassword: base || null,
+        recovery: field(form, 'recovery') === '1',
         creationKey,
         actorUserId: userId,
       });
@@ -161,6 +165,47 @@ export function createAltLoginRoutes() {
       );
     }),
   );
+
+  // Authenticator app: /totp/start draws a secret and shows it; /totp creates the login once a current
+  // code proves the app has it (src/accounts/totp-enrolment.ts). The pending secret is sealed in the form.
+  async function enrolmentPage(c: Context<WebEnv>, enrolment: TotpEnrolment, extra: { error?: string; values?: ReturnType<typeof common> } = {}, status: 200 | 409 | 422 = 200) {
+    const viewer = viewerOf(c);
+    const qrSvg = await renderQrSvg(enrolment.uri);
+    const values = extra.values ? { label: extra.values.label, restricted: extra.values.restricted, ...(extra.values.services ? { services: extra.values.services } : { services: [] }) } : undefined;
+    return c.html(
+      <TotpEnrolmentPage viewer={viewer} enrolment={{ sealed: enrolment.sealed, qrSvg, grouped: enrolment.grouped }} formKey={newFormKey()} error={extra.error ?? null} {...(values ? { values } : {})} />,
+      status,
+    );
+  }
+
+  function binding(c: Context<WebEnv>) {
+    const s = viewerOf(c).session;
+    return { sessionId: s.id, userId: s.userId, username: s.username };
+  }
+
+  app.post('/totp/start', (c) => enrolmentPage(c, startTotpEnrolment(c.get('ctx'), binding(c))));
+
+  app.post('/totp', async (c) => {
+    const ctx = c.get('ctx');
+    const form = await readForm(c);
+    const sealed = field(form, 'enrolment', 400);
+    const enrolment = reopenTotpEnrolment(ctx, binding(c), sealed);
+    if (!enrolment) return render(c, { failed: { form: 'totp', error: 'That setup page is out of date: start again to get a new secret for your app.', values: {} } }, 422);
+    const key = field(form, 'form_key', 64);
+    const values = common(form);
+    const again = (error: string, status: 409 | 422 = 422) => enrolmentPage(c, enrolment, { error, values }, status);
+    if (!FORM_KEY.test(key)) return again('This form is out of date. Please fill it in again.');
+    const password = field(form, 'secret', 2048);
+    if (password !== field(form, 'confirm', 2048)) return again('The two passwords are not the same.');
+    try {
+      await confirmTotpEnrolment(ctx, { ...binding(c), sealed, code: field(form, 'code', 32), password, ...values, creationKey: key });
+    } catch (e) {
+      if (isPosternError(e, 'LOGIN_ALREADY_CREATED')) return render(c, { error: e.userMessage }, 409);
+      if (isPosternError(e) && e.code !== 'INTERNAL') return again(e.userMessage);
+      throw e;
+    }
+    return c.redirect('/options/alt-logins?created=1', 303);
+  });
 
   app.post('/:id{[0-9]+}/revoke', async (c) => {
     const userId = viewerOf(c).session.userId;

@@ -43,7 +43,7 @@ export function createPasswordRoutes(policy: CookiePolicy) {
       return c.html(<ChangePasswordPage viewer={viewer} errors={{ form: error }} />, 429);
     }
     try {
-      await changePassword(ctx, { userId: s.userId, currentPassword: current, newPassword: password });
+      await changePassword(ctx, { userId: s.userId, currentPassword: current, newPassword: password, keepWebSessionId: s.id });
     } catch (e) {
       if (!isPosternError(e)) throw e;
       if (e.code === 'PASSWORD_INCORRECT') {

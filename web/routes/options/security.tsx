@@ -18,6 +18,7 @@ const METHOD_NAMES: Record<AuthMethod, string> = {
   otp: 'One-time code',
   sms: 'SMS password + code',
   app: 'App password',
+  totp: 'Password + authenticator app',
 };
 
 function methodName(m: unknown): string {

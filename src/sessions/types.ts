@@ -1,0 +1,62 @@
+/** The shapes of the live-session registry (contract: /work/contracts/sessions.md). */
+import type { AuthMethod } from '../auth/types.js';
+
+export type LiveProtocol = 'imap' | 'smtp' | 'web';
+
+/** What a front knows about a session it just opened. */
+export interface LiveSessionInfo {
+  protocol: LiveProtocol;
+  userId: number;
+  /** The alternative login that opened it; null for the main password. */
+  loginId: number | null;
+  loginKind: AuthMethod;
+  restricted: boolean;
+  clientIp: string;
+  /** What the client calls itself (IMAP ID name, SMTP EHLO name, browser), when known. */
+  client?: string;
+  startedAt: Date;
+  /**
+   * When the front called `authenticate`. A revocation, a disabling or a password change that happened
+   * after it but before `register` still ends the session (checked against the database on register).
+   */
+  authStartedAt: Date;
+  /** 1-hour one-time and SMS logins: the session ends when the window does. */
+  validUntil?: Date;
+}
+
+/** What `register` gives back to the front. */
+export interface LiveHandle {
+  readonly id: string;
+  /** The client did something: refreshes "last active" (written at most every few seconds). */
+  touch(): void;
+  /** The session ended on its own (logout, disconnect): forget it without calling `end`. */
+  unregister(): void;
+}
+
+/** Which sessions a change ends. */
+export interface SessionSelector {
+  userId: number;
+  /** Absent: every session of the user; null: those opened with the main password; a number: that login's. */
+  loginId?: number | null;
+  /** A live-session or web-session id that stays (the browser that made the change). */
+  except?: string;
+  /**
+   * Also revoke every web session of the user but `except`, whatever login opened it (a password change
+   * signs every other browser out). Without it web sessions are left to validateWebSession, which already
+   * refuses those of a revoked login or a disabled user on their next request.
+   */
+  allWebSessions?: boolean;
+}
+
+/** One row of Options → Security. */
+export interface LiveSessionSummary {
+  id: string;
+  protocol: LiveProtocol;
+  loginId: number | null;
+  loginKind: string;
+  restricted: boolean;
+  clientIp: string | null;
+  clientName: string | null;
+  startedAt: Date;
+  lastActiveAt: Date;
+}
