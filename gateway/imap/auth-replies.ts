@@ -1,6 +1,7 @@
 /**
- * The text of every login answer the gateway gives, in one place. Codes from RFC 5530: AUTHENTICATIONFAILED
- * makes mail clients ask for the password again, UNAVAILABLE tells them to retry later, ALERT makes them show
+ * The text of every NO a login can end in, in one place (the success line, with its capabilities, is
+ * written by login.ts; malformed SASL input is a BAD refusal in pre-auth.ts, counted like any other).
+ * Codes from RFC 5530: AUTHENTICATIONFAILED makes mail clients ask for the password again, UNAVAILABLE tells them to retry later, ALERT makes them show
  * the text to the person (RFC 9051 §7.1), which the SMS instructions need.
  */
 import type { AuthFailure } from '../../src/auth/types.js';
@@ -17,9 +18,7 @@ export const loginReplies = {
   failed: 'NO [AUTHENTICATIONFAILED] Authentication failed',
   privacyRequired: 'NO [PRIVACYREQUIRED] Use STARTTLS (or the IMAPS port) before logging in',
   authzidRefused: 'NO [AUTHORIZATIONFAILED] Logging in as another user is not allowed',
-  cancelled: 'BAD Authentication cancelled',
   unsupportedMechanism: 'NO [CANNOT] Only AUTHENTICATE PLAIN is supported',
-  badSasl: 'BAD Invalid SASL response',
   upstreamDown: 'NO [UNAVAILABLE] The mail store is not reachable; try again later',
   authUnavailable: 'NO [UNAVAILABLE] Authentication is temporarily unavailable; try again later',
   /** The verification queue is full (src/auth/verify-queue.ts): nothing was checked. */

@@ -49,7 +49,7 @@ interface Definition {
 
 // Argument shapes follow the ABNF of RFC 9051 §9 and of each extension's RFC; they are coarse on
 // purpose (SEARCH keys are "any+"), because the exact grammar is the store's to enforce. What they
-// must get right is arity: commands without arguments take none (see imap-gateway-notes: Dovecot
+// must get right is arity: commands without arguments take none (see docs/imap-security.md: Dovecot
 // skips the arguments of NOOP and CHECK without understanding their literals).
 const DEFINITIONS: Record<string, Definition> = {
   // RFC 9051 §6.1: any state.

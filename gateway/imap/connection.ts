@@ -13,7 +13,8 @@ import tls from 'node:tls';
 import type { AuthRequest, AuthResult } from '../../src/auth/types.js';
 import type { AppContext } from '../../src/context.js';
 import type { SessionState } from './command-ast.js';
-import { CommandReader, type CommandReaderEvent, type FatalReason } from './command-reader.js';
+import { type StepAction, type StepContext, clientStep } from './client-step.js';
+import { CommandReader, type CommandReaderEvent } from './command-reader.js';
 import { greetingLine, type PreAuthState } from './greeting.js';
 import {
   MAX_BAD_COMMANDS,
@@ -29,8 +30,6 @@ import {
   PRE_AUTH_MAX_UNREAD_BYTES,
 } from './limits.js';
 import { PreLoginDeadline } from './pre-login-deadline.js';
-import { planLiteral } from './literal-plan.js';
-import { parseCommand } from './parse-command.js';
 import { type Refusal, refusalLine } from './refusal.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
@@ -61,23 +60,17 @@ export interface ConnectionSettings {
   sessionCache: UpstreamSessionCache | null;
 }
 
-const FATAL_TEXT: Record<FatalReason, string> = {
-  'line-too-long': '[LIMIT] Command line too long',
-  'command-too-long': '[LIMIT] Command too long',
-  'literal-too-large': '[TOOBIG] Literal too large',
-};
-
 /** Why reading from the client is paused (bit flags, so independent reasons do not undo each other). */
 const PAUSED_FOR_BUFFER = 1;
 const PAUSED_FOR_UPSTREAM = 2;
 
 export class ImapConnection {
-  state: SessionState = 'not-authenticated';
   readonly reader: CommandReader;
-  relay: Relay | null = null;
+  private sessionState: SessionState = 'not-authenticated';
+  private relay: Relay | null = null;
   /** Tag of an AUTHENTICATE waiting for the client's SASL response line. */
-  saslTag: string | null = null;
-  secure: boolean;
+  private saslTag: string | null = null;
+  private isSecure: boolean;
   readonly remoteIp: string;
   readonly localAddress: string | undefined;
   private socket: net.Socket;
@@ -108,7 +101,7 @@ export class ImapConnection {
     private readonly onClosed: (c: ImapConnection) => void,
   ) {
     this.socket = socket;
-    this.secure = secure;
+    this.isSecure = secure;
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.localAddress = socket.localAddress;
     this.reader = new CommandReader({
@@ -128,6 +121,26 @@ export class ImapConnection {
 
   get ctx(): AppContext {
     return this.settings.ctx;
+  }
+
+  /** RFC 9051 §3: not authenticated, authenticated or selected. */
+  get state(): SessionState {
+    return this.sessionState;
+  }
+
+  /** A command completed and changed the mailbox state (session-effects.ts stateAfter). */
+  enterState(state: SessionState): void {
+    if (this.relay) this.sessionState = state;
+  }
+
+  get secure(): boolean {
+    return this.isSecure;
+  }
+
+  /** AUTHENTICATE sent its `+`: the next line is the SASL response for `tag`. */
+  expectSaslResponse(tag: string): void {
+    this.saslTag = tag;
+    this.reader.expectSaslResponse();
   }
 
   get isClosed(): boolean {
@@ -228,7 +241,7 @@ export class ImapConnection {
   /** Login succeeded and the store session is open: from now on commands go to the relay. */
   beginSession(relay: Relay): void {
     this.relay = relay;
-    this.state = 'authenticated';
+    this.sessionState = 'authenticated';
     this.deadline.stop();
     this.reader.setLimits({ maxLineBytes: MAX_LINE_BYTES, maxLiteralBytes: MAX_LITERAL_BYTES, maxCommandBytes: MAX_COMMAND_BYTES });
     this.socket.setTimeout(this.settings.authenticatedTimeoutMs);
@@ -271,7 +284,7 @@ export class ImapConnection {
     this.attach(secure);
     secure.setTimeout(this.settings.unauthenticatedTimeoutMs);
     secure.once('secure', () => {
-      this.secure = true;
+      this.isSecure = true;
       this.proceed();
     });
   }
@@ -354,63 +367,74 @@ export class ImapConnection {
     if (this.reader.bufferedBytes < this.maxUnreadBytes / 2) this.resumeInput(PAUSED_FOR_BUFFER);
   }
 
+  /** One reader event: the socket-free step decides (client-step.ts), this runs its actions. */
   private handle(event: CommandReaderEvent): void {
-    if (this.relay?.appendInProgress) {
-      this.relay.onAppendEvent(event);
-      return;
-    }
-    switch (event.type) {
-      case 'fatal':
-        this.finish(`* BYE ${FATAL_TEXT[event.reason]}`);
-        return;
-      case 'refused': {
-        const tag = this.saslTag ?? event.tag;
-        this.saslTag = null;
-        this.bad(tag, 'Bare CR, bare LF or NUL in command');
-        return;
-      }
-      case 'literal':
-        this.onLiteral(event);
-        return;
-      case 'command': {
-        const parsed = parseCommand(event.parts);
-        if (!parsed.ok) this.refuse(parsed.tag, { status: 'BAD', code: parsed.code, text: parsed.text });
-        else if (this.state === 'not-authenticated') handlePreAuthCommand(this, parsed.command);
-        else {
-          this.live?.touch();
-          this.relay!.onCommand(parsed.command);
-        }
-        return;
-      }
-      case 'idle-done':
-        this.relay?.onIdleDone(event.valid);
-        return;
-      case 'sasl-response':
-        handleSaslResponse(this, event.data);
-        return;
-      default:
-        // literal-chunk / literal-end come only from streamed literals, which the relay handles above.
-        return;
+    const relay = this.relay;
+    const context: StepContext = {
+      state: this.sessionState,
+      loggedIn: relay !== null,
+      restricted: relay?.restricted ?? false,
+      maxMessageSize: this.settings.maxMessageSize,
+      saslTag: this.saslTag,
+      append: relay?.appendInProgress() ?? null,
+    };
+    for (const action of clientStep(event, context)) {
+      if (this.closed) return;
+      this.run(action);
     }
   }
 
-  private onLiteral(event: Extract<CommandReaderEvent, { type: 'literal' }>): void {
-    const plan = planLiteral(event.parts, event.literal, { state: this.state, maxMessageSize: this.settings.maxMessageSize });
-    if (plan.action === 'collect') {
-      // RFC 9051 §2.2.1: the client waits for this before sending a synchronizing literal.
-      if (event.literal.sync) this.write('+ Ready for literal data');
-      this.reader.collectLiteral();
-      return;
+  private run(action: StepAction): void {
+    switch (action.type) {
+      case 'refuse':
+        this.saslTag = null;
+        if (action.refusal.reason && action.command) this.relay?.noteRefusal(action.refusal.reason, action.command);
+        this.refuse(action.tag, action.refusal);
+        return;
+      case 'write':
+        this.write(action.line);
+        return;
+      case 'close':
+        this.finish(action.line);
+        return;
+      case 'collect-literal':
+        // RFC 9051 §2.2.1: the client waits for this before sending a synchronizing literal.
+        if (action.sync) this.write('+ Ready for literal data');
+        this.reader.collectLiteral();
+        return;
+      case 'refuse-literal':
+        this.reader.refuseLiteral();
+        return;
+      case 'pre-auth':
+        handlePreAuthCommand(this, action.command);
+        return;
+      case 'sasl-response':
+        this.saslTag = null;
+        handleSaslResponse(this, action.tag, action.data);
+        return;
+      case 'relay':
+        this.live?.touch();
+        this.relay!.onCommand(action.command);
+        return;
+      case 'relay-append':
+        this.relay!.startAppend(action.command, action.planned, action.sync);
+        return;
+      case 'idle-done':
+        this.relay?.onIdleDone(action.valid);
+        return;
+      case 'append-chunk':
+        this.relay!.onAppendChunk(action.data);
+        return;
+      case 'append-ended':
+        this.relay!.onAppendEnded();
+        return;
+      case 'append-complete':
+        this.relay!.completeAppend();
+        return;
+      case 'append-abort':
+        this.relay!.destroy();
+        this.finish(action.line);
+        return;
     }
-    if (plan.action === 'stream' && this.relay) {
-      this.relay.startAppend(plan.command, event.literal.sync);
-      return;
-    }
-    this.reader.refuseLiteral();
-    if (plan.action === 'stream') {
-      this.bad(plan.command.tag, 'Log in first');
-      return;
-    }
-    this.refuse(plan.tag, { status: plan.status, code: plan.code, text: plan.text });
   }
 }

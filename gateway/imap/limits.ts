@@ -1,5 +1,7 @@
 /**
- * Every limit of the IMAP gateway, in one place, each with its unit and the reason for it.
+ * Every limit of the IMAP gateway, in one place, each with its unit and the reason for it (the login
+ * answers' texts are in auth-replies.ts; framing constants that are not limits, such as the response
+ * reader's literal-marker hold-back, stay with their code).
  * A limit that a client can hit ends in a refusal or a closed stream, never in unbounded memory
  * (fail closed, as imapflow's `lib/handler/limits.js` does).
  */
@@ -108,6 +110,36 @@ export const CLOSE_FLUSH_TIMEOUT_MS = 5_000;
  * the pipe; 1 MiB keeps it full while bounding memory per session.
  */
 export const MAX_PENDING_OUTPUT_BYTES = 1024 * KiB;
+
+/** Milliseconds the store may take from connect to the end of our login (greeting, ID, AUTHENTICATE). */
+export const UPSTREAM_LOGIN_TIMEOUT_MS = 15_000;
+
+/** Bytes of one store line during login before the store is taken for broken. */
+export const MAX_UPSTREAM_LOGIN_LINE_BYTES = 64 * KiB;
+
+/** Greeted store connections kept ready; two cover a burst of reconnecting clients without holding login processes. */
+export const UPSTREAM_POOL_SIZE = 2;
+
+/** Well under the store's pre-login timeout (Dovecot: 3 minutes), so a pooled connection is never cut as we take it. */
+export const UPSTREAM_POOL_MAX_AGE_MS = 30_000;
+
+/** Store sessions parked for reuse (session-cache.ts); each holds a store process, a few dozen cover a busy gateway. */
+export const MAX_PARKED_SESSIONS = 64;
+
+/** Milliseconds a parked-to-be session may take to answer its UNSELECT before it is cut instead. */
+export const PARK_UNSELECT_TIMEOUT_MS = 5_000;
+
+/** Bytes per store read (read-buffers.ts): Node's own default read size. */
+export const READ_BUFFER_BYTES = 64 * KiB;
+
+/**
+ * Read buffers kept for reuse across all sessions (1 MiB). An open store connection holds one more, for
+ * its next read; an idle one touches only the pages its small reads land in.
+ */
+export const MAX_FREE_READ_BUFFERS = 16;
+
+/** ID parameter pairs accepted from a client (RFC 2971 §3.3: at most 30). */
+export const MAX_ID_PAIRS = 30;
 
 /*
  * Before login the gateway holds far less per connection: an unauthenticated client has shown nothing,

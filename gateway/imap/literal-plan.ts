@@ -17,6 +17,7 @@ import {
   PRE_AUTH_MAX_LITERAL_BYTES,
 } from './limits.js';
 import { inspectLiteralContext, parseCommand } from './parse-command.js';
+import type { Refusal } from './refusal.js';
 
 export interface LiteralPlanOptions {
   state: SessionState;
@@ -35,13 +36,13 @@ export type LiteralPlan =
    */
   | { action: 'stream'; command: Command }
   /**
-   * Call reader.refuseLiteral() and answer `tag status [code] text` (or `* BAD` without a tag).
-   * For `{n}` this replaces the `+` (RFC 9051 §2.2.1); for `{n+}` the bytes are already coming.
+   * Call reader.refuseLiteral() and answer the refusal (`* BAD` without a tag). For `{n}` this
+   * replaces the `+` (RFC 9051 §2.2.1); for `{n+}` the bytes are already coming.
    */
-  | { action: 'refuse'; tag: string | null; status: 'NO' | 'BAD'; code: string | null; text: string };
+  | { action: 'refuse'; tag: string | null; refusal: Refusal };
 
 function refuse(tag: string | null, status: 'NO' | 'BAD', code: string | null, text: string): LiteralPlan {
-  return { action: 'refuse', tag, status, code, text };
+  return { action: 'refuse', tag, refusal: { status, code, text } };
 }
 
 /** Plans one announced literal. `parts` are the command's parts before it, as the reader gave them. */

@@ -1,8 +1,8 @@
 /**
  * Parses one complete client command (as framed by command-reader.ts) into a Command. Pure: bytes
  * in, a value out, so each hostile input is a one-line test. A command that does not parse is
- * answered BAD and never forwarded (imap-gateway-notes: "never forward a command you did not fully
- * understand").
+ * answered BAD and never forwarded: a command the gateway did not fully understand could mean
+ * something else to the store (docs/imap-security.md, "Parser traps").
  */
 import { isUtf8 } from 'node:buffer';
 import type { CommandPart } from './command-reader.js';

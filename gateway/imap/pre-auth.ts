@@ -108,15 +108,11 @@ function authenticate(conn: ImapConnection, tag: string, command: Command): void
   }
   // RFC 9051 §6.2.2: an empty challenge, then one line from the client.
   conn.write('+ ');
-  conn.saslTag = tag;
-  conn.reader.expectSaslResponse();
+  conn.expectSaslResponse(tag);
 }
 
 /** The client's line after our `+`: base64 of the PLAIN message, or `*` to cancel. */
-export function handleSaslResponse(conn: ImapConnection, data: Buffer): void {
-  const tag = conn.saslTag;
-  conn.saslTag = null;
-  if (tag === null) return;
+export function handleSaslResponse(conn: ImapConnection, tag: string, data: Buffer): void {
   const text = data.toString('latin1');
   if (text === '*') {
     conn.bad(tag, 'Authentication cancelled');

@@ -22,3 +22,8 @@ export function refusalLine(tag: string | null, refusal: Refusal): string {
   const code = refusal.code ? `[${refusal.code}] ` : '';
   return `${tag ?? '*'} ${refusal.status} ${code}${safeText(refusal.text)}`;
 }
+
+/** How a restricted-policy refusal is shown: it says the login is restricted, so the person knows why. */
+export function asRestrictedAnswer(refusal: Refusal): Refusal {
+  return { ...refusal, text: `Restricted login: ${refusal.text}` };
+}

@@ -7,7 +7,6 @@
  * Memory: literal bytes in both directions are passed as the socket's own Buffers (no copies), and
  * each side pauses the other when its writes back up, which keeps a 50 MB message to a few chunks.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type net from 'node:net';
 import type { AuthSuccess } from '../../src/auth/types.js';
 import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
@@ -15,23 +14,18 @@ import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
 import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
 import { RIGHTS_RESPONSES, restrictRights } from './rights-filter.js';
 import type { Arg, Command } from './command-ast.js';
-import type { CommandReaderEvent } from './command-reader.js';
-import { findCommand } from './command-table.js';
 import type { ImapConnection } from './connection.js';
-import { parseCommand } from './parse-command.js';
 import { type ResponseEvent, ResponseReader } from './response-reader.js';
 import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
-import type { PolicyVerdict } from './restricted-policy.js';
-import { decideCommand } from './session-policy.js';
 import { type CopyProbe, copyProbeCommand, readProbeFetch, uidSet } from './copy-probe.js';
-import type { Refusal } from './refusal.js';
+import { asRestrictedAnswer } from './refusal.js';
 import { RefusalAudit } from './refusal-audit.js';
 import { changesSessionState, stateAfter } from './session-effects.js';
 import type { UpstreamSession } from './upstream.js';
-import type { RecyclingSocket } from './read-buffers.js';
+import { readsByView } from './read-buffers.js';
 import { CRLF } from './syntax.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
-import { logOutStore, unselectThenPark } from './session-cache.js';
+import { handOffAtLogout, logOutStore } from './session-cache.js';
 
 interface AppendState {
   /** The command as parsed when its message literal was announced; its end must parse the same. */
@@ -112,17 +106,28 @@ export class Relay {
     up.on('data', this.onUpstreamChunk);
     // Literal chunks are written to the client as views of the read buffer: it may be reused only once
     // the client socket has taken every byte (nothing queued) and the framer holds nothing back.
-    (up as RecyclingSocket).readBufferFree = () => !this.closed && this.responses.bufferedBytes === 0 && this.conn.pendingOutputBytes === 0;
+    readsByView(up, () => !this.closed && this.responses.bufferedBytes === 0 && this.conn.pendingOutputBytes === 0);
     up.on('drain', this.onUpstreamDrain);
     up.on('error', this.onUpstreamError);
     up.on('close', this.onUpstreamClose);
     if (leftover.length > 0) this.onUpstreamData(leftover);
   }
 
-  /** True while the client's APPEND message is being read: every reader event belongs to it. */
-  get appendInProgress(): boolean {
-    const phase = this.inFlight?.append?.phase;
-    return phase === 'literal' || phase === 'end';
+  /** A restricted login: nothing that destroys mail may pass. */
+  get restricted(): boolean {
+    return this.auth.restricted;
+  }
+
+  /** While the client's APPEND message is being read (every reader event belongs to it): what it must end as. */
+  appendInProgress(): { planned: Command; ended: boolean } | null {
+    const append = this.inFlight?.append;
+    if (append?.phase !== 'literal' && append?.phase !== 'end') return null;
+    return { planned: append.planned, ended: append.phase === 'end' };
+  }
+
+  /** A restricted-policy refusal was answered (client-step.ts): counted for the audit. */
+  noteRefusal(reason: string, command: string): void {
+    this.refusals.record(reason, command);
   }
 
   destroy(): void {
@@ -159,63 +164,50 @@ export class Relay {
     if (!this.closed) this.upstream.resume();
   }
 
-  /** A complete, parsed client command. */
+  /** A client command the session policy let through (client-step.ts), as it is to be sent. */
   onCommand(command: Command): void {
-    const verdict = decideCommand(command, { state: this.conn.state, restricted: this.auth.restricted });
-    const toSend = this.applyVerdict(command, verdict);
-    if (toSend?.name === 'LOGOUT') this.logOut(toSend.tag);
-    else if (toSend && this.auth.restricted && (toSend.name === 'COPY' || toSend.name === 'UID COPY')) this.probeCopy(toSend);
-    else if (toSend) this.send(toSend, null);
+    if (command.name === 'LOGOUT') this.logOut(command.tag);
+    else if (this.auth.restricted && (command.name === 'COPY' || command.name === 'UID COPY')) this.probeCopy(command);
+    else this.send(command, null);
   }
 
   /**
-   * An APPEND/REPLACE announced its message literal. The command so far is judged and sent; the
-   * client gets `+` (or its literal is read) only once the store is ready for the bytes.
+   * An APPEND/REPLACE announced its message literal and the policy let it through. The command so far
+   * is sent; the client gets `+` (or its literal is read) only once the store is ready for the bytes.
+   * `planned` is the command as parsed with the literal announced: its end must parse the same.
    */
-  startAppend(planned: Command, clientSync: boolean): void {
-    const verdict = decideCommand(planned, { state: this.conn.state, restricted: this.auth.restricted });
-    const toSend = this.applyVerdict(planned, verdict);
-    // Refused: a {n} literal will not come, a {n+} one is read and dropped (never taken for commands).
-    if (!toSend) {
-      this.conn.reader.refuseLiteral();
-      return;
-    }
+  startAppend(command: Command, planned: Command, clientSync: boolean): void {
     const append: AppendState = { planned, clientSync, phase: 'upstream', held: null };
     if (!this.auth.restricted) {
-      this.send(toSend, append);
+      this.send(command, append);
       return;
     }
-    const size = toSend.args.find((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
-    this.withBudget(toSend, size, () => this.send(toSend, append), () => this.conn.reader.refuseLiteral());
+    const size = command.args.find((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
+    this.withBudget(command, size, () => this.send(command, append), () => this.conn.reader.refuseLiteral());
   }
 
-  /** Reader events while the APPEND message streams: chunks, its end, then the command's CRLF. */
-  onAppendEvent(event: CommandReaderEvent): void {
+  /**
+   * A chunk of the APPEND message. The last chunk is held back until the command is known to end
+   * well, so the store never receives a complete message for an APPEND that is then abandoned.
+   */
+  onAppendChunk(data: Buffer): void {
     const append = this.inFlight!.append!;
-    if (event.type === 'literal-chunk') {
-      if (append.held) this.writeUpstream(append.held);
-      append.held = event.data;
-      return;
-    }
-    if (event.type === 'literal-end') {
-      append.phase = 'end';
-      return;
-    }
-    if (event.type === 'command' && append.phase === 'end') {
-      const parsed = parseCommand(event.parts);
-      if (parsed.ok && isDeepStrictEqual(parsed.command, append.planned)) {
-        append.phase = 'sent';
-        if (append.held) this.writeUpstream(append.held);
-        append.held = null;
-        this.conn.wait();
-        this.runSegments();
-        return;
-      }
-    }
-    // Something other than the command's end followed the message (a second literal, more arguments,
-    // a bare LF): the store must never complete this APPEND, so its session goes.
-    this.destroy();
-    this.conn.finish('* BYE Malformed APPEND; closing the connection');
+    if (append.held) this.writeUpstream(append.held);
+    append.held = data;
+  }
+
+  onAppendEnded(): void {
+    this.inFlight!.append!.phase = 'end';
+  }
+
+  /** The command's end followed the message as planned: the store gets the last bytes and the CRLF. */
+  completeAppend(): void {
+    const append = this.inFlight!.append!;
+    append.phase = 'sent';
+    if (append.held) this.writeUpstream(append.held);
+    append.held = null;
+    this.conn.wait();
+    this.runSegments();
   }
 
   /** The client's line during IDLE (RFC 2177 §3). */
@@ -252,43 +244,13 @@ export class Relay {
     this.conn.reply(tag, 'OK LOGOUT completed');
     this.conn.uncork();
     this.conn.finish();
-    if (!reusable) logOutStore(up, tag);
-    else if (selected) unselectThenPark(cache, this.parkKey!, up, this.capabilities);
-    else cache.park(this.parkKey!, up, this.capabilities);
+    handOffAtLogout(up, reusable ? { cache, key: this.parkKey!, capabilities: this.capabilities, selected } : null, tag);
   }
 
-  private applyVerdict(command: Command, verdict: PolicyVerdict): Command | null {
-    const conn = this.conn;
-    switch (verdict.action) {
-      case 'allow':
-      case 'rewrite': {
-        const sent = verdict.action === 'rewrite' ? verdict.command : command;
-        if (findCommand(sent.name)?.relayed) return sent;
-        conn.bad(command.tag, `${command.name} is not available through this gateway`);
-        return null;
-      }
-      case 'respond':
-        for (const line of verdict.untagged) conn.write(`* ${line}`);
-        conn.reply(command.tag, `OK ${verdict.text}`);
-        return null;
-      case 'refuse':
-        this.refuse(command, verdict.refusal);
-        return null;
-    }
-  }
-
-  /** Answers a refusal; restricted-policy refusals are counted for the audit and the session's limit. */
-  private refuse(command: Command, refusal: Refusal): void {
-    if (!refusal.reason || !this.auth.restricted) {
-      this.conn.refuse(command.tag, refusal);
-      return;
-    }
-    this.refusals.record(refusal.reason, command.name);
-    this.conn.refuse(command.tag, { ...refusal, text: `Restricted login: ${refusal.text}` });
-  }
-
+  /** A budget refusal: answered as the policy's are, and counted for the audit and the session's limit. */
   private refuseByRule(command: Command, refusal: RuleRefusal): void {
-    this.refuse(command, { status: 'NO', ...refusal });
+    this.refusals.record(refusal.reason, command.name);
+    this.conn.refuse(command.tag, asRestrictedAnswer({ status: 'NO', ...refusal }));
   }
 
   /** Runs `go` once `bytes` are granted from the restricted budget; otherwise `refused`, then the refusal. */
@@ -477,7 +439,7 @@ export class Relay {
     // The store refused the APPEND before asking for its message: the client's literal is not wanted.
     if (f.append?.phase === 'upstream') this.conn.reader.refuseLiteral();
     const conn = this.conn;
-    conn.state = stateAfter(f.name, status, conn.state);
+    conn.enterState(stateAfter(f.name, status, conn.state));
     conn.proceed();
   }
 

@@ -18,11 +18,11 @@
  */
 import type net from 'node:net';
 import { destroyLater } from './destroy-later.js';
-import type { RecyclingSocket } from './read-buffers.js';
+import { MAX_PARKED_SESSIONS, PARK_UNSELECT_TIMEOUT_MS } from './limits.js';
+import { readerChanging, readsByCopy } from './read-buffers.js';
 import { LoginLineReader, type UpstreamIdentity, type UpstreamSession, type UpstreamTarget } from './upstream.js';
 
-/** Each parked session holds a store process; a few dozen cover a busy gateway's reconnects. */
-export const MAX_PARKED_SESSIONS = 64;
+export { MAX_PARKED_SESSIONS };
 
 interface Parked {
   socket: net.Socket;
@@ -89,7 +89,7 @@ export class UpstreamSessionCache {
     socket.on('data', onData);
     socket.on('error', onGone);
     socket.on('close', onGone);
-    (socket as RecyclingSocket).readBufferFree = () => true;
+    readsByCopy(socket); // parked: nothing is kept
     const timer = setTimeout(onData, this.reuseMs).unref();
     this.parked.set(key, { socket, capabilities, timer, onData, onGone });
   }
@@ -107,7 +107,7 @@ export class UpstreamSessionCache {
     entry.socket.off('data', entry.onData);
     entry.socket.off('error', entry.onGone);
     entry.socket.off('close', entry.onGone);
-    delete (entry.socket as RecyclingSocket).readBufferFree;
+    readerChanging(entry.socket);
     return entry;
   }
 }
@@ -120,12 +120,11 @@ export function logOutStore(socket: net.Socket, tag = 'P9'): void {
   if (socket.destroyed) return;
   socket.on('data', () => undefined);
   socket.on('error', () => socket.destroy());
-  (socket as RecyclingSocket).readBufferFree = () => true;
+  readsByCopy(socket); // read and dropped
   socket.write(`${tag} LOGOUT\r\n`);
   destroyLater(socket);
 }
 
-const UNSELECT_TIMEOUT_MS = 5_000;
 
 /**
  * Leaves the selected mailbox (UNSELECT: RFC 3691, nothing expunged), then parks the session. Any
@@ -137,7 +136,7 @@ export function unselectThenPark(cache: UpstreamSessionCache, key: string, socke
 
 async function unselect(cache: UpstreamSessionCache, key: string, socket: net.Socket, capabilities: string[]): Promise<void> {
   const lines = new LoginLineReader(socket);
-  const timer = setTimeout(() => socket.destroy(), UNSELECT_TIMEOUT_MS).unref();
+  const timer = setTimeout(() => socket.destroy(), PARK_UNSELECT_TIMEOUT_MS).unref();
   try {
     socket.write('P8 UNSELECT\r\n');
     const untagged: string[] = [];
@@ -151,4 +150,18 @@ async function unselect(cache: UpstreamSessionCache, key: string, socket: net.So
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The store session of a client that logged out: parked for the same user's next login when `park` is
+ * given (after UNSELECT if a mailbox is selected), else logged out politely under the client's tag.
+ */
+export function handOffAtLogout(
+  socket: net.Socket,
+  park: { cache: UpstreamSessionCache; key: string; capabilities: string[]; selected: boolean } | null,
+  tag: string,
+): void {
+  if (!park) logOutStore(socket, tag);
+  else if (park.selected) unselectThenPark(park.cache, park.key, socket, park.capabilities);
+  else park.cache.park(park.key, socket, park.capabilities);
 }

@@ -5,6 +5,7 @@
  */
 import type { Arg, Command, SessionState } from './command-ast.js';
 import { findCommand, isAllowedInState } from './command-table.js';
+import { MAX_ID_PAIRS } from './limits.js';
 import { type PolicyVerdict, checkRestrictedCommand } from './restricted-policy.js';
 
 export interface SessionContext {
@@ -50,7 +51,7 @@ function filterEnable(command: Command): PolicyVerdict {
 
 /** The client's ID parameters with only the RFC 2971 fields kept; null when malformed. */
 export function filterClientId(params: readonly Arg[]): Arg[] | null {
-  if (params.length % 2 !== 0 || params.length > 60) return null; // RFC 2971 §3.3: at most 30 pairs
+  if (params.length % 2 !== 0 || params.length > 2 * MAX_ID_PAIRS) return null;
   const kept: Arg[] = [];
   for (let i = 0; i < params.length; i += 2) {
     const key = params[i]!;

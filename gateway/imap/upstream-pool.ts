@@ -10,12 +10,11 @@
  * open for long. Nothing in a pooled connection is specific to a user: identity, client address (ID) and
  * session all come at login, on the connection's first command.
  */
+import { UPSTREAM_POOL_MAX_AGE_MS, UPSTREAM_POOL_SIZE } from './limits.js';
 import { type GreetedUpstream, type UpstreamTarget, greetUpstream } from './upstream.js';
 
-/** Connections kept ready; two cover a burst of reconnecting clients without holding login processes. */
-export const POOL_SIZE = 2;
-/** Well under the store's pre-login timeout (Dovecot: 3 minutes), so a pooled connection is never cut as we take it. */
-export const POOL_MAX_AGE_MS = 30_000;
+export const POOL_SIZE = UPSTREAM_POOL_SIZE;
+export const POOL_MAX_AGE_MS = UPSTREAM_POOL_MAX_AGE_MS;
 
 export class UpstreamPool {
   private readonly ready: GreetedUpstream[] = [];

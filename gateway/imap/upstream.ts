@@ -8,7 +8,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { type RecyclingSocket, connectRecycling } from './read-buffers.js';
+import { MAX_UPSTREAM_LOGIN_LINE_BYTES, UPSTREAM_LOGIN_TIMEOUT_MS } from './limits.js';
+import { connectRecycling, readerChanging, readsByCopy } from './read-buffers.js';
 
 export interface UpstreamTarget {
   host: string;
@@ -42,8 +43,8 @@ export class UpstreamError extends Error {
   }
 }
 
-const LOGIN_TIMEOUT_MS = 15_000;
-const MAX_LOGIN_LINE = 64 * 1024;
+const LOGIN_TIMEOUT_MS = UPSTREAM_LOGIN_TIMEOUT_MS;
+const MAX_LOGIN_LINE = MAX_UPSTREAM_LOGIN_LINE_BYTES;
 
 /** Quoted string per RFC 9051 §4.3; callers only pass values without CR, LF or NUL. */
 function quote(value: string): string {
@@ -169,7 +170,7 @@ export class LoginLineReader {
   constructor(private readonly socket: net.Socket) {
     socket.on('data', this.onData);
     // onData copies every chunk, so a reused read buffer is free as soon as it returns.
-    (socket as RecyclingSocket).readBufferFree = () => true;
+    readsByCopy(socket);
     socket.on('error', this.onEnd);
     socket.on('close', this.onClose);
   }
@@ -198,7 +199,7 @@ export class LoginLineReader {
   detach(): Buffer {
     this.socket.off('data', this.onData);
     // The next reader (the relay) says for itself when a chunk is free.
-    delete (this.socket as RecyclingSocket).readBufferFree;
+    readerChanging(this.socket);
     this.socket.off('error', this.onEnd);
     this.socket.off('close', this.onClose);
     return this.buffer;

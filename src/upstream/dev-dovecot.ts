@@ -5,7 +5,7 @@
  *  - the restricted master, whose global ACL lacks the expunge/delete rights (`lrwsipk`: it may create
  *    folders, never delete or rename them), so a restricted session is refused twice: by the gateway's
  *    policy and by the store.
- * Facts this relies on are in shared/imap-gateway-notes.md ("Running a private Dovecot").
+ * Facts this relies on are in docs/imap-security.md ("Running a private Dovecot").
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CommandReader } from '../../../gateway/imap/command-reader.js';
 import { type Command, astringValue } from '../../../gateway/imap/command-ast.js';
-import { runGateway } from './gateway-harness.js';
+import { runGateway } from './step-driver.js';
 
 /** An oracle written apart from restricted-policy.ts: does this command expunge, or flag \\Deleted? */
 function destroysMail(command: Command): boolean {

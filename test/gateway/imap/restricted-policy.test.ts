@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SessionState } from '../../../gateway/imap/command-ast.js';
 import { COMMANDS } from '../../../gateway/imap/command-table.js';
 import { RESTRICTED_RULES, checkRestrictedCommand } from '../../../gateway/imap/restricted-policy.js';
-import { answers, relayed, runGateway } from './gateway-harness.js';
+import { answers, relayed, runGateway } from './step-driver.js';
 
 type Expected = 'allow' | 'refuse' | 'bad' | 'rewrite UNSELECT' | 'cannot';
 

@@ -1,9 +1,9 @@
 /**
- * The parser traps of imap-gateway-notes.md as transcripts: client bytes in, what the gateway
+ * The parser traps of docs/imap-security.md as transcripts: client bytes in, what the gateway
  * relays upstream and answers out. Each input is also replayed split at every byte boundary.
  */
 import { describe, expect, it } from 'vitest';
-import { type HarnessOptions, type Outcome, answers, relayed, runGateway } from './gateway-harness.js';
+import { type HarnessOptions, type Outcome, answers, relayed, runGateway } from './step-driver.js';
 
 /** Runs the input whole and split at every byte boundary (and byte by byte); all must agree. */
 function transcript(input: string, options: HarnessOptions = {}): Outcome[] {
@@ -41,7 +41,7 @@ describe('zero-argument commands with a literal', () => {
   it('treats the line after a refused synchronizing literal as a new command', () => {
     // The client waited for "+", got BAD, and so never sent the literal (RFC 9051 §2.2.1).
     const out = transcript('a1 NOOP {12}\r\nb1 EXPUNGE\r\n', { restricted: true });
-    expect(answers(out)).toEqual(['a1 BAD NOOP takes no arguments', 'b1 NO [NOPERM] EXPUNGE: Deleting mail is disabled in this session.']);
+    expect(answers(out)).toEqual(['a1 BAD NOOP takes no arguments', 'b1 NO [NOPERM] Restricted login: EXPUNGE: Deleting mail is disabled in this session.']);
     expect(relayed(out)).toEqual([]);
   });
 });
@@ -49,25 +49,25 @@ describe('zero-argument commands with a literal', () => {
 describe('line endings', () => {
   it('refuses a bare LF instead of seeing two commands', () => {
     const out = transcript('a1 NOOP\nb1 EXPUNGE\r\nc1 NOOP\r\n');
-    expect(answers(out)).toEqual(['a1 BAD Refused: bare-lf']);
+    expect(answers(out)).toEqual(['a1 BAD Bare CR, bare LF or NUL in command']);
     expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
   });
 
   it('refuses a bare CR', () => {
     const out = transcript('a1 NOOP\rb1 EXPUNGE\r\nc1 NOOP\r\n');
-    expect(answers(out)).toEqual(['a1 BAD Refused: bare-cr']);
+    expect(answers(out)).toEqual(['a1 BAD Bare CR, bare LF or NUL in command']);
     expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
   });
 
   it('refuses a NUL byte in a command line', () => {
     const out = transcript('a1 SELECT INBOX\0\r\nc1 NOOP\r\n');
-    expect(answers(out)).toEqual(['a1 BAD Refused: nul']);
+    expect(answers(out)).toEqual(['a1 BAD Bare CR, bare LF or NUL in command']);
     expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
   });
 
   it('refuses a bare LF in the text after a literal', () => {
     const out = transcript('a1 LOGIN {1}\r\nu p\nb1 EXPUNGE\r\n', { state: 'not-authenticated' });
-    expect(answers(out)).toEqual(['+ Ready', 'a1 BAD Refused: bare-lf']);
+    expect(answers(out)).toEqual(['+ Ready for literal data', 'a1 BAD Bare CR, bare LF or NUL in command']);
   });
 });
 
@@ -75,7 +75,7 @@ describe('literals that carry protocol', () => {
   it('relays a literal holding CRLF and a command as one literal, never as a command', () => {
     const name = 'INBOX\r\nb1 EXPUNGE';
     const out = transcript(`a1 SELECT {${name.length}}\r\n${name}\r\n`, { state: 'authenticated', restricted: true });
-    expect(answers(out)).toEqual(['+ Ready']);
+    expect(answers(out)).toEqual(['+ Ready for literal data']);
     expect(relayed(out)).toEqual([`a1 SELECT {${name.length}}\r\n${name}\r\n`]);
     expect(out.filter((o) => o.type === 'relay')).toHaveLength(1);
   });
@@ -84,7 +84,9 @@ describe('literals that carry protocol', () => {
     const body = 'b1 EXPUNGE\r\n'.repeat(500);
     const out = runGateway(`a1 LOGIN {${body.length}+}\r\n${body}\r\nc1 NOOP\r\n`, { chunks: [7, 100, 3], state: 'not-authenticated' });
     expect(answers(out)).toEqual(['a1 BAD [TOOBIG] Non-synchronizing literal too large']);
-    expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
+    // Before login nothing is relayed: the next command the pre-login handler sees is c1.
+    expect(out.flatMap((o) => (o.type === 'pre-auth' ? [o.command.tag] : []))).toEqual(['c1']);
+    expect(relayed(out)).toEqual([]);
   });
 
   it('after login (LITERAL+), reads a {n+} over the literal limit, drops it, refuses it and reads on', () => {
@@ -127,7 +129,7 @@ describe('literals that carry protocol', () => {
 describe('APPEND streaming', () => {
   it('streams the message and relays it after the prefix', () => {
     const out = transcript('a1 APPEND INBOX (\\Seen) {12}\r\nhello\r\nworld\r\n', { state: 'authenticated' });
-    expect(answers(out)).toEqual(['+ Ready']);
+    expect(answers(out)).toEqual(['+ Ready for literal data']);
     expect(relayed(out)).toEqual(['a1 APPEND INBOX (\\Seen) {12}\r\nhello\r\nworld\r\n']);
   });
 
@@ -161,7 +163,7 @@ describe('IDLE', () => {
       { type: 'relay', command: { tag: 'a1', name: 'IDLE', args: [] }, upstream: 'a1 IDLE\r\n' },
       { type: 'answer', line: '+ idling' },
       { type: 'idle-done', valid: true },
-      { type: 'answer', line: 'b1 NO [NOPERM] EXPUNGE: Deleting mail is disabled in this session.' },
+      { type: 'answer', line: 'b1 NO [NOPERM] Restricted login: EXPUNGE: Deleting mail is disabled in this session.' },
     ]);
   });
 
