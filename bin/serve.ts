@@ -18,7 +18,7 @@ import { startDevMta } from '../src/upstream/dev-mta.js';
 import { createWebApp } from '../web/app.js';
 import { drainWebServer } from '../web/drain.js';
 import { startMetricsServer } from '../web/metrics-server.js';
-import { enableProcessMetrics } from '../src/metrics/registry.js';
+import { enableProcessMetrics, setLiveSessionsSource } from '../src/metrics/registry.js';
 
 interface Closeable {
   name: string;
@@ -67,6 +67,7 @@ export const serveCommand: CliCommand = {
       running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
 
       enableProcessMetrics();
+      setLiveSessionsSource(() => ctx.liveSessions.counts());
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT, config.WEB_MAX_CONNECTIONS);
       const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
       if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });

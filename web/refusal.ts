@@ -31,7 +31,7 @@ export async function refuse(
   userId: number | null = c.get('viewer')?.session.userId ?? null,
 ): Promise<HTTPException> {
   const ctx = c.get('ctx');
-  if (reason.startsWith('restricted-')) recordRestrictedRefusal('web', reason);
+  if (reason.startsWith('restricted')) recordRestrictedRefusal('web', reason);
   try {
     await audit(ctx.db, {
       event: 'web.request-refused',

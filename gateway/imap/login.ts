@@ -4,6 +4,7 @@
  * client get its tagged OK, carrying the store's capabilities filtered for this session.
  */
 import type { AuthSuccess } from '../../src/auth/types.js';
+import { timeUpstreamLogin } from '../../src/metrics/record.js';
 import { storeIdentity } from '../../src/upstream/store-identity.js';
 import { filterCapabilities } from './capability-filter.js';
 import type { ImapConnection } from './connection.js';
@@ -62,7 +63,14 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   let session = parkKey ? await sessionCache!.takeSettled(parkKey) : null;
   if (!session) {
     try {
-      session = await openUpstream(target, login, conn.remoteIp, undefined, pool?.take() ?? null);
+      const timed = timeUpstreamLogin('imap');
+      session = await openUpstream(target, login, conn.remoteIp, undefined, pool?.take() ?? null).then(
+        (opened) => (timed('ok'), opened),
+        (error: unknown) => {
+          timed('failed');
+          throw error;
+        },
+      );
     } catch (error) {
       const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
       ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');

@@ -9,6 +9,7 @@
  */
 import type net from 'node:net';
 import type { AuthSuccess } from '../../src/auth/types.js';
+import { recordRestrictedRefusal } from '../../src/metrics/record.js';
 import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
 import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
 import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
@@ -127,6 +128,7 @@ export class Relay {
 
   /** A restricted-policy refusal was answered (client-step.ts): counted for the audit. */
   noteRefusal(reason: string, command: string): void {
+    recordRestrictedRefusal('imap', reason);
     this.refusals.record(reason, command);
   }
 

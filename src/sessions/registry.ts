@@ -127,6 +127,19 @@ export class LiveSessionRegistry {
     return this.sessions.size;
   }
 
+  /** Live sessions by protocol and login kind (restricted ones counted apart), for the metrics gauge. */
+  counts(): Array<{ protocol: string; kind: string; count: number }> {
+    const byKey = new Map<string, { protocol: string; kind: string; count: number }>();
+    for (const { info } of this.sessions.values()) {
+      const kind = info.restricted ? `${info.loginKind}-restricted` : info.loginKind;
+      const key = `${info.protocol} ${kind}`;
+      const row = byKey.get(key) ?? { protocol: info.protocol, kind, count: 0 };
+      row.count++;
+      byKey.set(key, row);
+    }
+    return [...byKey.values()];
+  }
+
   /** Writes pending rows now (tests, shutdown); the timer does this about once a second. */
   flush(): Promise<void> {
     if (this.closed) return Promise.resolve();

@@ -181,4 +181,17 @@ describe('rows for Options → Security', () => {
     await b.liveSessions.flush();
     expect((await listSessions(a, user.id)).map((s) => s.id)).toEqual([onB.handle.id]);
   });
+
+  it('counts its sessions by protocol and kind for the metrics gauge, restricted apart', async () => {
+    const { user, login } = await newUser();
+    const before = new Map(b.liveSessions.counts().map((r) => [`${r.protocol} ${r.kind}`, r.count]));
+    const s1 = track(b, info(user.id, login.id));
+    const s2 = track(b, info(user.id, login.id, { restricted: true }));
+    const s3 = track(b, info(user.id, null, { protocol: 'smtp' }));
+    const after = new Map(b.liveSessions.counts().map((r) => [`${r.protocol} ${r.kind}`, r.count]));
+    const grew = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+    expect([grew('imap app'), grew('imap app-restricted'), grew('smtp main')]).toEqual([1, 1, 1]);
+    for (const s of [s1, s2, s3]) s.handle.unregister();
+    expect(b.liveSessions.counts().reduce((n, r) => n + r.count, 0)).toBe([...before.values()].reduce((n, c) => n + c, 0));
+  });
 });
