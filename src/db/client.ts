@@ -21,6 +21,9 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** The transaction handle drizzle passes to `db.transaction(async (tx) => …)`. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
+/** Milliseconds within which re-subscribed LISTEN channels count as one reconnect. */
+const LISTEN_RECONNECT_WINDOW_MS = 100;
+
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
 export interface Database {
@@ -90,11 +93,12 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
   const db = drizzlePostgres(client, { schema }) as unknown as Db;
   const reconnectHooks = new Set<() => void>();
   let hooksScheduled = false;
-  // Several channels come back together: one round of hooks per reconnect.
+  // Several channels come back together, each re-subscribed by its own LISTEN round trip: one round of
+  // hooks per reconnect, after the last of them (a window, not the same tick).
   const listenReconnected = () => {
     if (hooksScheduled) return;
     hooksScheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       hooksScheduled = false;
       for (const fn of reconnectHooks) {
         try {
@@ -103,7 +107,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
           // One failing hook must not stop the others from treating their caches as stale.
         }
       }
-    });
+    }, LISTEN_RECONNECT_WINDOW_MS).unref();
   };
   return {
     db,
