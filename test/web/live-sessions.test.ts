@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAppPassword, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { addGroupMember, createGroup } from '../../src/accounts/groups.js';
 import { listAuditEvents } from '../../src/audit.js';
 import { createContext, type AppContext } from '../../src/context.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -98,18 +99,26 @@ describe('Options → Security lists and ends live sessions on every instance', 
     laptop.close();
   });
 
-  it('an id of someone else\'s IMAP session ends nothing', async () => {
-    const victim = await connectedUser('lv');
-    const attacker = await connectedUser('la');
-    const victimPage = await (await (await browser(victim.user)).get('/options/security')).text();
-    const victimAction = endActionFor(victimPage, /^End IMAP session/)!;
-    const thief = await browser(attacker.user);
-    const res = await thief.post(victimAction, { _csrf: await thief.csrf('/options/security') });
+  it('a group administrator sees nothing of a member\'s sessions, and the member\'s session id ends nothing', async () => {
+    const member = await connectedUser('lm');
+    const admin = await createMailUser(live.ctx, 'ld');
+    const family = await createGroup(live.ctx, { name: `Family ${admin.username}`, kind: 'family' });
+    await addGroupMember(live.ctx, { groupId: family.id, userId: admin.userId, isAdmin: true });
+    await addGroupMember(live.ctx, { groupId: family.id, userId: member.user.userId });
+    const memberPage = await (await (await browser(member.user)).get('/options/security')).text();
+    const memberAction = endActionFor(memberPage, /^End IMAP session/)!;
+    const liveId = /live\/([^/]+)\/end/.exec(memberAction)![1]!;
+
+    const boss = await browser(admin);
+    const adminPage = text(await (await boss.get('/options/security')).text());
+    expect(adminPage).not.toContain('Phone mail app');
+    expect(adminPage).not.toContain('<td>IMAP</td>');
+    expect(adminPage).not.toContain(liveId);
+    const res = await boss.post(memberAction, { _csrf: await boss.csrf('/options/security') });
     expect(res.headers.get('location')).toBe('/options/security?ended=0');
     await new Promise((r) => setTimeout(r, 300));
-    expect(await victim.imap.command('n1', 'NOOP')).toMatch(/^n1 OK/);
-    victim.imap.close();
-    attacker.imap.close();
+    expect(await member.imap.command('n1', 'NOOP')).toMatch(/^n1 OK/);
+    member.imap.close();
   });
 
   it('"End all other sessions" signs the other browser out and ends the IMAP connection, but not this browser', async () => {
