@@ -14,6 +14,7 @@ import { altLogins, liveInstances, liveSessions } from '../../../src/db/schema.j
 import { authenticate } from '../../../src/auth/authenticate.js';
 import { createWebSession, validateWebSession } from '../../../src/auth/web-sessions.js';
 import { listSessions, recheckAll, type LiveSessionInfo } from '../../../src/sessions/index.js';
+import { parseEndMessage } from '../../../src/sessions/registry.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 
 let a: TestContext;
@@ -180,5 +181,13 @@ describe('rows for Options → Security', () => {
     // B's next flush notices its heartbeat was stale and writes on.
     await b.liveSessions.flush();
     expect((await listSessions(a, user.id)).map((s) => s.id)).toEqual([onB.handle.id]);
+  });
+});
+
+describe('the NOTIFY payload', () => {
+  it('carries a single-session selector (Options → Security "End") and refuses one that is not a string', () => {
+    const payload = (sessionId: unknown) => JSON.stringify({ origin: 'x', reason: 'r', selector: { userId: 7, sessionId } });
+    expect(parseEndMessage(payload('abcdefghijklmnop'))?.selector).toMatchObject({ userId: 7, sessionId: 'abcdefghijklmnop' });
+    expect(parseEndMessage(payload(42))).toBeNull();
   });
 });
