@@ -207,6 +207,8 @@ export async function revokeAllWebSessions(ctx: Pick<AppContext, 'db'>, userId: 
 
 export interface ActiveSessionSummary {
   id: string;
+  /** The alternative login that made it; null for the main password. */
+  loginId: number | null;
   method: AuthMethod;
   restricted: boolean;
   ip: string | null;
@@ -231,6 +233,7 @@ export async function listActiveWebSessions(ctx: Pick<AppContext, 'db'>, userId:
     .orderBy(desc(webSessions.lastSeenAt));
   return rows.map((r) => ({
     id: r.id,
+    loginId: r.loginId,
     method: r.method as AuthMethod,
     restricted: r.restricted,
     ip: r.ip,

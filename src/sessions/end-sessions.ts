@@ -17,7 +17,7 @@ export async function endSessionsFor(ctx: Pick<AppContext, 'database' | 'db' | '
   const local = ctx.liveSessions.endMatching(selector, reason);
   const message: EndMessage = {
     origin: ctx.liveSessions.instanceId,
-    selector: { userId: selector.userId, loginId: selector.loginId, except: selector.except, changedAt: selector.changedAt },
+    selector: { userId: selector.userId, loginId: selector.loginId, except: selector.except, sessionId: selector.sessionId, changedAt: selector.changedAt },
     reason,
   };
   try {

@@ -247,6 +247,7 @@ export class LiveSessionRegistry {
 function matches(entry: Entry, s: SessionSelector): boolean {
   const { info } = entry;
   if (info.userId !== s.userId || entry.id === s.except) return false;
+  if (s.sessionId !== undefined && entry.id !== s.sessionId) return false;
   if (s.changedAt && info.passwordChangedAt?.getTime() === s.changedAt.getTime()) return false;
   return s.loginId === undefined || info.loginId === s.loginId;
 }
@@ -259,9 +260,10 @@ export function parseEndMessage(payload: string): EndMessage | null {
     if (typeof m.origin !== 'string' || typeof m.reason !== 'string' || !Number.isInteger(s?.userId)) return null;
     if (s.loginId !== undefined && s.loginId !== null && !Number.isInteger(s.loginId)) return null;
     if (s.except !== undefined && typeof s.except !== 'string') return null;
+    if (s.sessionId !== undefined && typeof s.sessionId !== 'string') return null;
     const changedAt = s.changedAt === undefined ? undefined : new Date(s.changedAt as unknown as string);
     if (changedAt && Number.isNaN(changedAt.getTime())) return null;
-    return { origin: m.origin, reason: m.reason.slice(0, 200), selector: { userId: s.userId, loginId: s.loginId, except: s.except, changedAt } };
+    return { origin: m.origin, reason: m.reason.slice(0, 200), selector: { userId: s.userId, loginId: s.loginId, except: s.except, sessionId: s.sessionId, changedAt } };
   } catch {
     return null;
   }

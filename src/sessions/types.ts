@@ -48,6 +48,8 @@ export interface SessionSelector {
   loginId?: number | null;
   /** A live-session or web-session id that stays (the browser that made the change). */
   except?: string;
+  /** Only this live session (Options → Security "End"); still only if it is `userId`'s. */
+  sessionId?: string;
   /**
    * A password change: the new password version. A session that verified this very version used the new
    * password and stays, though the NOTIFY may reach its instance only after it registered.

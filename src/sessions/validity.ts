@@ -14,6 +14,7 @@ export const END_REASONS = {
   revoked: 'The login used for this session was revoked',
   password: 'Your password was changed',
   window: 'The 1-hour window of this login is over',
+  byUser: 'This session was ended from Options, Security',
 } as const;
 
 /** Database queries take ids in chunks of this size (bind-parameter limits, statement size). */

@@ -14,6 +14,7 @@ import { altLogins, liveInstances, liveSessions } from '../../../src/db/schema.j
 import { authenticate } from '../../../src/auth/authenticate.js';
 import { createWebSession, validateWebSession } from '../../../src/auth/web-sessions.js';
 import { listSessions, recheckAll, type LiveSessionInfo } from '../../../src/sessions/index.js';
+import { parseEndMessage } from '../../../src/sessions/registry.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 
 let a: TestContext;
@@ -193,5 +194,13 @@ describe('rows for Options → Security', () => {
     expect([grew('imap app'), grew('imap app-restricted'), grew('smtp main')]).toEqual([1, 1, 1]);
     for (const s of [s1, s2, s3]) s.handle.unregister();
     expect(b.liveSessions.counts().reduce((n, r) => n + r.count, 0)).toBe([...before.values()].reduce((n, c) => n + c, 0));
+  });
+});
+
+describe('the NOTIFY payload', () => {
+  it('carries a single-session selector (Options → Security "End") and refuses one that is not a string', () => {
+    const payload = (sessionId: unknown) => JSON.stringify({ origin: 'x', reason: 'r', selector: { userId: 7, sessionId } });
+    expect(parseEndMessage(payload('abcdefghijklmnop'))?.selector).toMatchObject({ userId: 7, sessionId: 'abcdefghijklmnop' });
+    expect(parseEndMessage(payload(42))).toBeNull();
   });
 });

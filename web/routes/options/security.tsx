@@ -1,11 +1,18 @@
 /**
- * Options → Security: recent logins from the audit log, and the live sessions with "sign out" per session
- * and "sign out everywhere else". Signing out needs no step-up: it can only take access away.
+ * Options → Security: recent logins from the audit log, and the user's live sessions on every instance —
+ * browsers (web-session rows) and IMAP/SMTP connections (live-session registry) — with "End" per session
+ * and "End all other sessions". Ending needs no step-up: it can only take access away, and the page is
+ * open to every session of the user (restricted ones and alternate logins too), so the shoulder-surfed
+ * kiosk user can at least see what is connected. Restricted sessions cannot end anything (403, audited).
  */
-import { Hono } from 'hono';
-import { listAuditEvents, type AuditEvent } from '../../../src/audit.js';
-import { listActiveWebSessions, revokeOtherWebSessions, revokeWebSession, type ActiveSessionSummary } from '../../../src/auth/web-sessions.js';
-import { audit } from '../../../src/audit.js';
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { listAltLogins } from '../../../src/accounts/alt-logins.js';
+import { audit, listAuditEvents, type AuditEvent } from '../../../src/audit.js';
+import { listActiveWebSessions, type ActiveSessionSummary } from '../../../src/auth/web-sessions.js';
+import { restrictedRefusal } from '../../../src/restricted/rules.js';
+import { endOtherOwnSessions, endOwnLiveSession, endOwnWebSession, listSessions, type LiveSessionSummary } from '../../../src/sessions/index.js';
+import { refuse } from '../../refusal.js';
 import type { AuthMethod } from '../../../src/auth/types.js';
 import type { Viewer, WebEnv } from '../../env.js';
 import { viewerOf } from '../../middleware/session.js';
@@ -33,52 +40,120 @@ function browserName(ua: string | null): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
-function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: ActiveSessionSummary[]; ok?: string | null }) {
+/** One row of "Live sessions": a browser (web-session row) or an IMAP/SMTP connection (live registry). */
+interface SessionRow {
+  kind: 'web' | 'live';
+  id: string;
+  service: string;
+  login: string;
+  method: string;
+  address: string;
+  client: string;
+  restricted: boolean;
+  startedAt: Date;
+  lastActiveAt: Date;
+}
+
+function loginName(loginId: number | null, labels: Map<number, string>): string {
+  return loginId === null ? 'Main password' : (labels.get(loginId) ?? 'Revoked login');
+}
+
+function sessionRows(web: ActiveSessionSummary[], live: LiveSessionSummary[], labels: Map<number, string>): SessionRow[] {
+  const rows: SessionRow[] = web.map((s) => ({
+    kind: 'web',
+    id: s.id,
+    service: 'Web',
+    login: loginName(s.loginId, labels),
+    method: methodName(s.method),
+    address: s.ip ?? '—',
+    client: browserName(s.userAgent),
+    restricted: s.restricted,
+    startedAt: s.createdAt,
+    lastActiveAt: s.lastSeenAt,
+  }));
+  for (const s of live) {
+    if (s.protocol === 'web') continue;
+    rows.push({
+      kind: 'live',
+      id: s.id,
+      service: s.protocol.toUpperCase(),
+      login: loginName(s.loginId, labels),
+      method: methodName(s.loginKind),
+      address: s.clientIp ?? '—',
+      client: s.clientName ?? 'Unknown client',
+      restricted: s.restricted,
+      startedAt: s.startedAt,
+      lastActiveAt: s.lastActiveAt,
+    });
+  }
+  return rows.sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
+}
+
+function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: SessionRow[]; ok?: string | null }) {
   const me = p.viewer.session;
+  const mayEnd = !me.restricted;
+  const endAction = (r: SessionRow) => (r.kind === 'web' ? `/options/security/sessions/${r.id}/revoke` : `/options/security/sessions/live/${r.id}/end`);
   return (
     <Page title="Security" viewer={p.viewer} path="/options/security">
       <h1>Security</h1>
       {p.ok ? <Notice kind="ok">{p.ok}</Notice> : null}
-      <h2>Active sessions</h2>
+      <h2>Live sessions</h2>
+      <p>Browsers signed in to Postern and mail programs connected through it (IMAP, SMTP), on every server.</p>
+      {mayEnd ? null : <Notice kind="error">{END_REFUSAL.text}</Notice>}
       <table>
         <thead>
           <tr>
-            <th>Browser</th>
-            <th>IP address</th>
+            <th>Service</th>
+            <th>Login</th>
             <th>Method</th>
+            <th>Address</th>
+            <th>Client</th>
             <th>Started</th>
             <th>Last active</th>
             <th></th>
           </tr>
         </thead>
         <tbody>
-          {p.sessions.map((s) => (
-            <tr>
-              <td>
-                {browserName(s.userAgent)} {s.restricted ? <span class="tag warn">restricted</span> : null}
-              </td>
-              <td>{s.ip ?? '—'}</td>
-              <td>{methodName(s.method)}</td>
-              <td>
-                <Time at={s.createdAt} />
-              </td>
-              <td>
-                <Time at={s.lastSeenAt} />
-              </td>
-              <td>
-                {s.id === me.id ? (
-                  <span class="tag">this session</span>
-                ) : (
-                  <PostButton action={`/options/security/sessions/${s.id}/revoke`} csrf={me.csrfToken} label="Sign out" variant="danger" />
-                )}
-              </td>
-            </tr>
-          ))}
+          {p.sessions.map((r) => {
+            const mine = r.kind === 'web' && r.id === me.id;
+            return (
+              <tr>
+                <td>{r.service}</td>
+                <td>
+                  {r.login} {r.restricted ? <span class="tag warn">restricted</span> : null}
+                </td>
+                <td>{r.method}</td>
+                <td>{r.address}</td>
+                <td>
+                  {r.client} {mine ? <span class="tag">this browser</span> : null}
+                </td>
+                <td>
+                  <Time at={r.startedAt} />
+                </td>
+                <td>
+                  <Time at={r.lastActiveAt} />
+                </td>
+                <td>
+                  {mine ? (
+                    <span class="tag">this session</span>
+                  ) : mayEnd ? (
+                    <PostButton
+                      action={endAction(r)}
+                      csrf={me.csrfToken}
+                      label="End"
+                      variant="danger"
+                      ariaLabel={`End ${r.service} session of ${r.login} from ${r.address} (${r.client})`}
+                    />
+                  ) : null}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
-      {p.sessions.length > 1 ? (
+      {mayEnd && p.sessions.length > 1 ? (
         <div class="actions">
-          <PostButton action="/options/security/sessions/revoke-others" csrf={me.csrfToken} label="Sign out everywhere else" variant="danger" />
+          <PostButton action="/options/security/sessions/revoke-others" csrf={me.csrfToken} label="End all other sessions" variant="danger" />
         </div>
       ) : null}
 
@@ -113,34 +188,65 @@ function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: Activ
   );
 }
 
+/** Restricted sessions see the list but end nothing: the shared rule (src/restricted/rules.ts) says so. */
+const END_REFUSAL = restrictedRefusal({ kind: 'end-sessions' })!;
+
+/** A restricted session posting anyway (a forged form): 403, audited under the rule's reason. */
+async function refuseIfRestricted(c: Context<WebEnv>): Promise<void> {
+  if (!viewerOf(c).session.restricted) return;
+  await refuse(c, 403, END_REFUSAL.reason as `restricted.${string}`);
+  throw new HTTPException(403, { message: END_REFUSAL.reason, cause: { text: END_REFUSAL.text } });
+}
+
+function endedNotice(value: string | undefined): string | null {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < 0) return null;
+  return `${n} other session${n === 1 ? '' : 's'} ended.`;
+}
+
 export function createSecurityRoutes() {
   const app = new Hono<WebEnv>();
 
   app.get('/', async (c) => {
     const ctx = c.get('ctx');
     const viewer = viewerOf(c);
-    const [logins, sessions] = await Promise.all([
-      listAuditEvents(ctx.db, { userId: viewer.session.userId, events: ['login.succeeded', 'login.failed'], limit: 25 }),
-      listActiveWebSessions(ctx, viewer.session.userId),
+    const userId = viewer.session.userId;
+    // Only the signed-in user's own sessions, whoever is looking (a group administrator sees only theirs).
+    const [logins, web, live, altLogins] = await Promise.all([
+      listAuditEvents(ctx.db, { userId, events: ['login.succeeded', 'login.failed'], limit: 25 }),
+      listActiveWebSessions(ctx, userId),
+      listSessions(ctx, userId),
+      listAltLogins(ctx, userId, { includeRevoked: true }),
     ]);
-    const n = Number(c.req.query('ended'));
-    const ok = Number.isInteger(n) && n >= 0 && c.req.query('ended') !== undefined ? `${n} other session${n === 1 ? '' : 's'} signed out.` : null;
-    return c.html(<SecurityPage viewer={viewer} logins={logins} sessions={sessions} ok={ok} />);
+    const labels = new Map(altLogins.map((l) => [l.id, l.label]));
+    return c.html(<SecurityPage viewer={viewer} logins={logins} sessions={sessionRows(web, live, labels)} ok={endedNotice(c.req.query('ended'))} />);
   });
 
   app.post('/sessions/revoke-others', async (c) => {
+    await refuseIfRestricted(c);
     const ctx = c.get('ctx');
     const s = viewerOf(c).session;
-    const n = await revokeOtherWebSessions(ctx, s.userId, s.id);
+    const n = await endOtherOwnSessions(ctx, s.userId, s.id);
     await audit(ctx.db, { event: 'session.ended', userId: s.userId, ip: c.get('ip'), service: 'web', details: { reason: 'signed-out-elsewhere', count: n } });
     return c.redirect(`/options/security?ended=${n}`, 303);
   });
 
   app.post('/sessions/:id{[A-Za-z0-9_-]{16,64}}/revoke', async (c) => {
+    await refuseIfRestricted(c);
     const ctx = c.get('ctx');
     const s = viewerOf(c).session;
-    const ended = await revokeWebSession(ctx, c.req.param('id'), s.userId);
+    const ended = await endOwnWebSession(ctx, s.userId, c.req.param('id'));
     if (ended) await audit(ctx.db, { event: 'session.ended', userId: s.userId, ip: c.get('ip'), service: 'web', details: { reason: 'signed-out-by-user' } });
+    return c.redirect(`/options/security?ended=${ended ? 1 : 0}`, 303);
+  });
+
+  app.post('/sessions/live/:id{[A-Za-z0-9_-]{16,64}}/end', async (c) => {
+    await refuseIfRestricted(c);
+    const ctx = c.get('ctx');
+    const s = viewerOf(c).session;
+    const id = c.req.param('id');
+    const ended = await endOwnLiveSession(ctx, s.userId, id);
+    if (ended) await audit(ctx.db, { event: 'session.ended', userId: s.userId, ip: c.get('ip'), service: 'web', details: { reason: 'ended-by-user', liveSessionId: id } });
     return c.redirect(`/options/security?ended=${ended ? 1 : 0}`, 303);
   });
 
