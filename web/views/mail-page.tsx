@@ -32,5 +32,7 @@ export const NOTICES: Record<string, string> = {
   deleted: 'Deleted for good.',
   emptied: 'Trash emptied.',
   undone: 'Moved back.',
+  sent: 'Your message was sent.',
+  'draft-saved': 'The draft was saved.',
   'none-selected': 'Select one or more messages first.',
 };
