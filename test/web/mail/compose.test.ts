@@ -12,6 +12,7 @@ import { storeClient } from '../../helpers/mailstore.js';
 import { csrfIn, text, type WebClient } from '../harness.js';
 import { createMailHarness, type MailHarness } from './mail-harness.js';
 
+const MAX_SIZE = 200_000;
 let h: MailHarness;
 let mta: DevMta;
 let me: string;
@@ -45,7 +46,7 @@ async function postCompose(client: WebClient, fields: Record<string, string>, fi
 }
 
 beforeAll(async () => {
-  h = await createMailHarness();
+  h = await createMailHarness({ MAX_MESSAGE_SIZE: String(MAX_SIZE) });
   me = `${h.mailbox}@example.test`.toLowerCase();
   await h.ctx.db.insert(provenAddresses).values({ address: me, userId: h.userId, provenBy: 'operator' });
   bob.email = `${bob.user}@example.test`;
@@ -122,6 +123,45 @@ describe('Compose and send', () => {
     const page = text(await res.text());
     expect(page).toContain('“not an address” is not an email address.');
     expect(page).toContain('value="Kept subject"');
+  });
+});
+
+describe('Forward, limits and restricted sessions', () => {
+  it('forwards inline and marks the original $Forwarded', async () => {
+    const store = await storeClient(h.mailbox);
+    await store.append('INBOX', `From: Bob <${bob.email}>\r\nTo: <${me}>\r\nSubject: Minutes\r\nMessage-ID: <m1@example.test>\r\n\r\nThe minutes.\r\n`);
+    await store.logout();
+    const original = (await folderMessages(h.mailbox, 'INBOX')).find((m) => m.source.includes('<m1@example.test>'))!;
+    const alice = await h.full();
+    const form = await (await alice.get(`/mail/compose?folder=INBOX&uid=${original.uid}&mode=forward`)).text();
+    expect(text(form)).toContain('value="Fwd: Minutes"');
+    expect(text(form)).toContain('---------- Forwarded message ----------');
+    const fields = Object.fromEntries([...form.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)"/g)].map((m) => [m[1]!, text(m[2]!)]));
+    const res = await postCompose(alice, { ...fields, action: 'send', from: me, to: bob.email, subject: 'Fwd: Minutes', body: 'FYI\n\nThe minutes.' });
+    expect(res.status).toBe(303);
+    expect((await folderMessages(h.mailbox, 'INBOX')).find((m) => m.uid === original.uid)!.flags).toContain('$Forwarded');
+  });
+
+  it('refuses attachments above MAX_MESSAGE_SIZE with a clear error in the form, values kept, nothing sent', async () => {
+    const alice = await h.full();
+    const token = csrfIn(await (await alice.get('/mail/compose')).text());
+    const before = (await folderMessages(bob.user, 'INBOX')).length;
+    const res = await postCompose(alice, { _csrf: token, action: 'send', from: me, to: bob.email, subject: 'Too big', body: 'x' }, [
+      { name: 'big.bin', type: 'application/octet-stream', data: Buffer.alloc(MAX_SIZE + 1000, 1) },
+    ]);
+    expect(res.status).toBe(413);
+    const page = text(await res.text());
+    expect(page).toContain('The attachments are too big together');
+    expect(page).toContain('value="Too big"');
+    expect((await folderMessages(bob.user, 'INBOX')).length).toBe(before);
+  });
+
+  it('lets a restricted session send (through the same submission rules)', async () => {
+    const kiosk = await h.restricted();
+    const token = csrfIn(await (await kiosk.get('/mail/compose')).text());
+    const res = await postCompose(kiosk, { _csrf: token, action: 'send', from: me, to: bob.email, subject: 'From the kiosk', body: 'Hi' });
+    expect(res.status).toBe(303);
+    expect((await folderMessages(bob.user, 'INBOX')).some((m) => m.source.includes('Subject: From the kiosk'))).toBe(true);
   });
 });
 
