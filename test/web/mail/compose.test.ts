@@ -115,6 +115,14 @@ describe('Compose and send', () => {
     expect((await folderMessages(bob.user, 'INBOX')).length).toBe(before);
   });
 
+  it('refuses a compose post without the form token (403) and sends nothing', async () => {
+    const alice = await h.full();
+    const before = (await folderMessages(bob.user, 'INBOX')).length;
+    const res = await postCompose(alice, { action: 'send', from: me, to: bob.email, subject: 'Forged post', body: 'x' });
+    expect(res.status).toBe(403);
+    expect((await folderMessages(bob.user, 'INBOX')).length).toBe(before);
+  });
+
   it('refuses a bad recipient address in the form, values kept', async () => {
     const alice = await h.full();
     const token = csrfIn(await (await alice.get('/mail/compose')).text());

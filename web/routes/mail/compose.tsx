@@ -16,7 +16,7 @@ import { field, readForm, viewerOf, type Form } from '../../middleware/session.j
 import { ComposeView } from '../../views/mail-compose.js';
 import { folderHref } from '../../views/mail-folders.js';
 import { MailPage, NOTICES } from '../../views/mail-page.js';
-import { folderParam, positiveInt, withStore } from './mail-context.js';
+import { folderParam, positiveInt, refusalFor, withStore } from './mail-context.js';
 
 const EMPTY: Draft = { from: '', to: '', cc: '', bcc: '', subject: '', body: '', inReplyTo: '', references: '', origin: null, draftUid: null };
 
@@ -116,10 +116,16 @@ async function uploadsOf(c: Context<WebEnv>): Promise<Upload[]> {
   return Promise.all(files.map(async (f) => ({ filename: f.name || 'attachment', contentType: f.type || 'application/octet-stream', content: Buffer.from(await f.arrayBuffer()) })));
 }
 
+/** A refused send: the person's fault (422), too many (429), or the outgoing MTA's trouble (503). */
+function refusalStatus(code: string, smtpStatus: number): 422 | 429 | 503 {
+  if (code === 'SEND_RATE_LIMITED') return 429;
+  return smtpStatus >= 500 ? 422 : 503;
+}
+
 export function createComposeRoutes(pool: StorePool) {
   const app = new Hono<WebEnv>();
 
-  async function page(c: Context<WebEnv>, draft: Draft, error: string | null, errorField: string | null = null, status: 200 | 400 | 413 | 422 | 451 | 503 = 200) {
+  async function page(c: Context<WebEnv>, draft: Draft, error: string | null, errorField: string | null = null, status: 200 | 413 | 422 | 429 | 503 = 200) {
     const viewer = viewerOf(c);
     const fromChoices = await sendableAddresses(c.get('ctx'), viewer.session.userId);
     const folders = await withStore(c, pool, (client) => listFolders(client));
@@ -161,14 +167,15 @@ export function createComposeRoutes(pool: StorePool) {
       recipients.push(...parsed.addresses);
     }
     const own = await sendableAddresses(ctx, session.userId);
+    const mayReplace = !refusalFor(c, { kind: 'replace-message' });
     const again = uploads.length ? ' Choose the attachments again.' : '';
 
     if (saving) {
       const message = await buildMessage(draft, uploads, { keepBcc: true });
       const saved = await withStore(c, pool, async (client) => {
         const res = await appendDraft(client, message);
-        // A restricted session never deletes: the old draft stays and the new one is added beside it.
-        if (draft.draftUid && !session.restricted) await deleteDraft(client, draft.draftUid);
+        // A restricted session never replaces (the shared rule): the old draft stays, the new one is added.
+        if (draft.draftUid && mayReplace) await deleteDraft(client, draft.draftUid);
         return res;
       });
       const drafts = await withStore(c, pool, (client) => findSpecialFolder(client, '\\Drafts'));
@@ -188,11 +195,11 @@ export function createComposeRoutes(pool: StorePool) {
       recipients,
       message,
     });
-    if (!result.ok) return page(c, draft, `${result.text.replace(/^\d\.\d+\.\d+\s+/, '')}${again}`, null, result.smtpStatus >= 500 ? 422 : 503);
+    if (!result.ok) return page(c, draft, `${result.text.replace(/^\d\.\d+\.\d+\s+/, '')}${again}`, null, refusalStatus(result.code, result.smtpStatus));
     await withStore(c, pool, async (client) => {
       await appendToSent(client, message);
       if (draft.origin) await markOriginal(client, draft.origin).catch(() => undefined);
-      if (draft.draftUid && !session.restricted) await deleteDraft(client, draft.draftUid).catch(() => undefined);
+      if (draft.draftUid && mayReplace) await deleteDraft(client, draft.draftUid).catch(() => undefined);
     });
     return c.redirect(`${draft.origin ? folderHref(draft.origin.folder) : '/mail?'}${draft.origin ? '&' : ''}notice=sent`, 303);
   });
