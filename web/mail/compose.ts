@@ -32,6 +32,8 @@ export interface Draft {
   origin: { folder: string; uid: number; kind: 'reply' | 'forward' } | null;
   /** The draft this form was resumed from, replaced (full sessions) when saved again or sent. */
   draftUid: number | null;
+  /** Something the person must know about this form (a resumed draft's attachments). */
+  note?: string;
 }
 
 export type ParsedAddresses = { ok: true; addresses: string[] } | { ok: false; bad: string };

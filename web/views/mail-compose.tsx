@@ -13,6 +13,7 @@ export function ComposeView(props: { draft: Draft; fromChoices: string[]; csrf: 
     <section class="compose">
       <h1>{d.origin?.kind === 'reply' ? 'Reply' : d.origin?.kind === 'forward' ? 'Forward' : 'New message'}</h1>
       {props.error && !props.errorField ? <Notice kind="error">{props.error}</Notice> : null}
+      {d.note ? <Notice kind="warn">{d.note}</Notice> : null}
       {props.fromChoices.length ? null : <Notice kind="warn">You have no confirmed address to send from yet.</Notice>}
       <form method="post" action="/mail/compose" enctype="multipart/form-data">
         <CsrfField token={props.csrf} />

@@ -195,6 +195,21 @@ describe('Drafts', () => {
     expect(now.map((m) => m.source.match(/^Subject: (.*)$/m)![1]!.trim())).toEqual(['Draft two']);
   });
 
+  it('resuming a draft with attachments says so and keeps that draft when saved again', async () => {
+    const alice = await h.full();
+    const token = csrfIn(await (await alice.get('/mail/compose')).text());
+    const res = await postCompose(alice, { _csrf: token, action: 'save', from: me, to: bob.email, subject: 'Draft with file', body: 'x' }, [
+      { name: 'notes.bin', type: 'application/octet-stream', data: Buffer.from('notes') },
+    ]);
+    const location = res.headers.get('location')!;
+    const uid = Number(/draft=(\d+)/.exec(location)![1]);
+    const resumed = await (await alice.get(location)).text();
+    expect(resumed).toContain('This draft has attachments');
+    expect(resumed).not.toContain('name="draft_uid"');
+    await postCompose(alice, { _csrf: token, action: 'save', from: me, to: bob.email, subject: 'Draft with file', body: 'x y' });
+    expect((await folderMessages(h.mailbox, 'Drafts')).some((m) => m.uid === uid)).toBe(true);
+  });
+
   it('in a restricted session, saving again appends a new draft and never deletes the old one', async () => {
     const kiosk = await h.restricted();
     const token = csrfIn(await (await kiosk.get('/mail/compose')).text());

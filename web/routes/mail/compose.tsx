@@ -77,7 +77,7 @@ async function draftFromSaved(client: ImapFlow, uid: number): Promise<Draft> {
   const folder = (await findSpecialFolder(client, '\\Drafts')) ?? 'Drafts';
   const m = await openMessage(client, folder, uid, { markSeen: false });
   const env = m.message.envelope;
-  return {
+  const draft: Draft = {
     ...EMPTY,
     from: env?.from?.[0]?.address?.toLowerCase() ?? '',
     to: addressList(env?.to),
@@ -89,6 +89,11 @@ async function draftFromSaved(client: ImapFlow, uid: number): Promise<Draft> {
     references: await referencesOf(client, folder, uid),
     draftUid: uid,
   };
+  // Uploaded files cannot be put back into a form: keep the old draft (never replaced) so they are not lost.
+  if (m.parts.attachments.some((a) => !a.inline)) {
+    return { ...draft, draftUid: null, note: 'This draft has attachments: they stay in the saved draft in Drafts. Attach them again to send them.' };
+  }
+  return draft;
 }
 
 function draftFromForm(form: Form): Draft {
