@@ -165,15 +165,15 @@ export function createComposeRoutes(pool: StorePool) {
       const mb = Math.floor(ctx.config.MAX_MESSAGE_SIZE / 1024 / 1024);
       return page(c, draft, `The attachments are too big together: the limit is ${mb} MB. Choose smaller files.`, 'attachment', 413);
     }
+    const again = uploads.length ? ' Choose the attachments again.' : '';
     const recipients: string[] = [];
     for (const name of ['to', 'cc', 'bcc'] as const) {
       const parsed = parseAddressField(draft[name]);
-      if (!parsed.ok) return page(c, draft, `“${parsed.bad}” is not an email address.`, name, 422);
+      if (!parsed.ok) return page(c, draft, `“${parsed.bad}” is not an email address.${again}`, name, 422);
       recipients.push(...parsed.addresses);
     }
     const own = await sendableAddresses(ctx, session.userId);
     const mayReplace = !refusalFor(c, { kind: 'replace-message' });
-    const again = uploads.length ? ' Choose the attachments again.' : '';
 
     if (saving) {
       const message = await buildMessage(draft, uploads, { keepBcc: true });
@@ -201,12 +201,20 @@ export function createComposeRoutes(pool: StorePool) {
       message,
     });
     if (!result.ok) return page(c, draft, `${result.text.replace(/^\d\.\d+\.\d+\s+/, '')}${again}`, null, refusalStatus(result.code, result.smtpStatus));
-    await withStore(c, pool, async (client) => {
+    // The message is gone out: a store failure now must not look like a failed send (the user would send twice).
+    const filed = await withStore(c, pool, async (client) => {
       await appendToSent(client, message);
       if (draft.origin) await markOriginal(client, draft.origin).catch(() => undefined);
       if (draft.draftUid && mayReplace) await deleteDraft(client, draft.draftUid).catch(() => undefined);
-    });
-    return c.redirect(`${draft.origin ? folderHref(draft.origin.folder) : '/mail?'}${draft.origin ? '&' : ''}notice=sent`, 303);
+    }).then(
+      () => true,
+      (err: unknown) => {
+        ctx.log.warn({ err, code: 'WEBMAIL_SENT_COPY_FAILED', userId: session.userId }, 'message sent, but its copy in Sent failed');
+        return false;
+      },
+    );
+    const notice = filed ? 'sent' : 'sent-no-copy';
+    return c.redirect(`${draft.origin ? `${folderHref(draft.origin.folder)}&` : '/mail?'}notice=${notice}`, 303);
   });
 
   return app;
