@@ -49,15 +49,13 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   });
   app.use('*', requestMetrics());
   app.use('*', securityHeaders());
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_REQUEST_BODY_BYTES,
-      onError: async (c) => {
-        throw await refuse(c as Parameters<typeof refuse>[0], 413, 'body-too-large');
-      },
-    }),
-  );
+  const tooLarge = async (c: Parameters<typeof refuse>[0]): Promise<never> => {
+    throw await refuse(c, 413, 'body-too-large');
+  };
+  const smallBodies = bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: (c) => tooLarge(c as Parameters<typeof refuse>[0]) });
+  // Compose uploads attachments: up to a whole message (the route gives the readable error below that).
+  const messageBodies = bodyLimit({ maxSize: ctx.config.MAX_MESSAGE_SIZE + 1024 * 1024, onError: (c) => tooLarge(c as Parameters<typeof refuse>[0]) });
+  app.use('*', (c, next) => (c.req.path === '/mail/compose' ? messageBodies(c, next) : smallBodies(c, next)));
   app.route('/', createHealthRoutes(ctx));
   // Only with a token: the public web never exposes metrics by default.
   if (ctx.config.METRICS_TOKEN) app.route('/', createMetricsRoutes({ token: ctx.config.METRICS_TOKEN }));

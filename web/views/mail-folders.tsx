@@ -11,6 +11,9 @@ export function folderHref(path: string, page = 1): string {
 export function FolderList(props: { folders: Folder[]; current: string | null; csrf: string }) {
   return (
     <nav class="folders" aria-label="Folders">
+      <p>
+        <a class="button" href="/mail/compose">Write a message</a>
+      </p>
       <ul>
         {props.folders.map((f) => (
           <li class={`depth-${Math.min(f.depth, 5)}`}>

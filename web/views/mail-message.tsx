@@ -18,6 +18,10 @@ function frameHref(folder: string, uid: number, images: boolean): string {
   return `/mail/message/html?${q.toString()}`;
 }
 
+function composeHref(folder: string, uid: number, mode: 'reply' | 'all' | 'forward'): string {
+  return `/mail/compose?${new URLSearchParams({ folder, uid: String(uid), mode }).toString()}`;
+}
+
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
@@ -50,6 +54,17 @@ export function MessageView(props: { m: OpenedMessage; textHtml: string | null; 
         <dt>Date</dt>
         <dd>{date ? formatTime(date) : '—'}</dd>
       </dl>
+      <p class="message-reply">
+        {m.message.flags?.has('\\Draft') ? (
+          <a class="button" href={`/mail/compose?draft=${m.uid}`}>Edit draft</a>
+        ) : (
+          <>
+            <a class="button" href={composeHref(m.folder, m.uid, 'reply')}>Reply</a>{' '}
+            <a class="button secondary" href={composeHref(m.folder, m.uid, 'all')}>Reply all</a>{' '}
+            <a class="button secondary" href={composeHref(m.folder, m.uid, 'forward')}>Forward</a>
+          </>
+        )}
+      </p>
       <form method="post" action="/mail/actions">
         <CsrfField token={props.csrf} />
         <input type="hidden" name="folder" value={m.folder} />

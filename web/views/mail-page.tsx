@@ -32,5 +32,8 @@ export const NOTICES: Record<string, string> = {
   deleted: 'Deleted for good.',
   emptied: 'Trash emptied.',
   undone: 'Moved back.',
+  sent: 'Your message was sent.',
+  'sent-no-copy': 'Your message was sent, but its copy could not be saved in Sent.',
+  'draft-saved': 'The draft was saved.',
   'none-selected': 'Select one or more messages first.',
 };

@@ -11,6 +11,7 @@ import { FolderGoneError } from '../../mail/open-folder.js';
 import type { StorePool } from '../../mail/store-pool.js';
 import { requireFormToken, requireSession } from '../../middleware/session.js';
 import { createActionRoutes } from './actions.js';
+import { createComposeRoutes } from './compose.js';
 import { createFolderRoutes } from './folders.js';
 import { createListRoutes } from './list.js';
 import { createMessagePartRoutes } from './message-parts.js';
@@ -34,5 +35,6 @@ export function createMailRoutes(pool: StorePool) {
   app.route('/', createMessageRoutes(pool));
   app.route('/', createMessagePartRoutes(pool));
   app.route('/', createSearchRoutes(pool));
+  app.route('/', createComposeRoutes(pool));
   return app;
 }
