@@ -126,6 +126,8 @@ async function insertLogin(
   options: LoginOptions,
   secretHash: string | null,
   validForSeconds: number | null = null,
+  /** Columns only some kinds have (a TOTP login's sealed secret), written in the same insert. */
+  extra: Pick<typeof altLogins.$inferInsert, 'totpSecret' | 'totpLastStep'> = {},
 ): Promise<AltLogin> {
   const services = options.services ? parseServices(options.services) : defaultServices[kind];
   const [row] = await tx
@@ -139,6 +141,7 @@ async function insertLogin(
       secretHash,
       validForSeconds,
       creationKey: options.creationKey || null,
+      ...extra,
     })
     .returning();
   await audit(tx, {
@@ -158,16 +161,29 @@ export async function createUserChosenLogin(
   ctx: AppContext,
   input: LoginOptions & { kind: 'password' | 'sms'; secret: string; validForSeconds?: number | null },
 ): Promise<AltLogin> {
-  assertPasswordAcceptable(input.secret);
   if (input.kind === 'password' && input.validForSeconds) throw new PosternError('INVALID_INPUT', { message: 'Only one-time lists and SMS passwords can be valid for one hour.' });
-  const validFor = checkValidFor(input.validForSeconds);
+  return insertChosenLogin(ctx, input.kind, input, checkValidFor(input.validForSeconds));
+}
+
+/**
+ * The steps every login with a password the user chose shares: the password rules, never the main
+ * password, one argon2 hash, and the cap on such logins checked under the user's lock.
+ */
+async function insertChosenLogin(
+  ctx: AppContext,
+  kind: 'password' | 'sms' | 'totp',
+  input: LoginOptions & { secret: string },
+  validFor: number | null,
+  extra: Parameters<typeof insertLogin>[5] = {},
+): Promise<AltLogin> {
+  assertPasswordAcceptable(input.secret);
   await assertNotMainPassword(ctx, input.userId, input.secret);
   const secretHash = await ctx.hasher.hash(input.secret);
   return once(input.creationKey, () =>
     ctx.db.transaction(async (tx) => {
       await lockUser(tx, input.userId);
       if ((await countActive(tx, input.userId, USER_CHOSEN_KINDS)) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
-      return insertLogin(tx, input.kind, input, secretHash, validFor);
+      return insertLogin(tx, kind, input, secretHash, validFor, extra);
     }),
   );
 }
@@ -184,22 +200,10 @@ export async function createTotpLogin(
   ctx: AppContext,
   input: LoginOptions & { secret: string; totpSecret: Buffer; confirmedStep?: number | null },
 ): Promise<AltLogin> {
-  assertPasswordAcceptable(input.secret);
-  await assertNotMainPassword(ctx, input.userId, input.secret);
-  const secretHash = await ctx.hasher.hash(input.secret);
-  return once(input.creationKey, () =>
-    ctx.db.transaction(async (tx) => {
-      await lockUser(tx, input.userId);
-      if ((await countActive(tx, input.userId, USER_CHOSEN_KINDS)) >= MAX_USER_CHOSEN_ALTERNATES) throw new PosternError('TOO_MANY_LOGINS');
-      const row = await insertLogin(tx, 'totp', input, secretHash);
-      const [sealed] = await tx
-        .update(altLogins)
-        .set({ totpSecret: sealTotpSecret(ctx.secretKey, input.userId, input.totpSecret), totpLastStep: input.confirmedStep ?? null })
-        .where(eq(altLogins.id, row.id))
-        .returning();
-      return sealed!;
-    }),
-  );
+  return insertChosenLogin(ctx, 'totp', input, null, {
+    totpSecret: sealTotpSecret(ctx.secretKey, input.userId, input.totpSecret),
+    totpLastStep: input.confirmedStep ?? null,
+  });
 }
 
 /** The keyed hash an app password is stored and found by. */
