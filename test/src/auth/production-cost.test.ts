@@ -40,7 +40,8 @@ describe('at production argon2 cost', () => {
     await time('timed');
     const unknown: number[] = [];
     const wrong: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    // Twelve rounds: the other test worker shares the two cores, and the fastest of seven still wandered by ~30 ms.
+    for (let i = 0; i < 12; i++) {
       unknown.push(await time(`nobody-${i}`));
       wrong.push(await time('timed'));
     }
