@@ -6,6 +6,7 @@ import { authenticate } from '../../../src/auth/authenticate.js';
 import { PRODUCTION_ARGON2, PasswordHasher } from '../../../src/auth/passwords.js';
 import { users } from '../../../src/db/schema.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
+import { CountingHasher, PRODUCTION_PARAMS } from '../../helpers/counting-hasher.js';
 
 describe('at production argon2 cost', () => {
   let cheap: TestContext;
@@ -27,7 +28,23 @@ describe('at production argon2 cost', () => {
     expect(await authenticate(ctx, { username: 'legacy', secret: 'legacy password', service: 'web', ip: '192.0.2.1' })).toMatchObject({ ok: true });
   });
 
-  it('unknown-user and wrong-password failures take the same time within noise', async () => {
+  it('unknown-user and wrong-password failures pay the same argon2 work: one verification at production cost', async () => {
+    // The exact claim, counted rather than timed: a wall clock on a shared 2-core machine cannot tell
+    // 130 ms from 130 ms apart within the few milliseconds that matter, but it can be fooled by a
+    // neighbour. Timing is still checked coarsely below.
+    const hasher = new CountingHasher();
+    const counting = { ...cheap, hasher };
+    await createUser(counting, { username: 'counted', password: 'counted password' });
+    const cost = (username: string, ip: string) =>
+      hasher.during(async () => {
+        const r = await authenticate(counting, { username, secret: 'not the password', service: 'web', ip });
+        expect(r).toEqual({ ok: false, reason: 'failed' });
+      });
+    expect(await cost('nobody-counted', '203.0.113.200')).toEqual([PRODUCTION_PARAMS]);
+    expect(await cost('counted', '203.0.113.201')).toEqual([PRODUCTION_PARAMS]);
+  });
+
+  it('unknown-user and wrong-password failures take the same time, coarsely', async () => {
     await createUser(ctx, { username: 'timed', password: 'timed password' });
     let ip = 10;
     const time = async (username: string) => {
@@ -40,17 +57,16 @@ describe('at production argon2 cost', () => {
     await time('timed');
     const unknown: number[] = [];
     const wrong: number[] = [];
-    // Twelve rounds: the other test worker shares the two cores, and the fastest of seven still wandered by ~30 ms.
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 8; i++) {
       unknown.push(await time(`nobody-${i}`));
       wrong.push(await time('timed'));
     }
-    // The fastest of each: what the path itself costs, without the other test files that share the CPU
-    // (medians of a loaded 2-core machine drifted 50 ms apart). A path that skipped argon2 would still be
-    // ~100 ms faster at its fastest.
+    // The fastest of each: what the path itself costs, without the other test files that share the CPU.
+    // A path that skipped argon2 would take a few milliseconds against 100+: the bound catches that,
+    // and leaves room for the tens of milliseconds a loaded CI machine adds to one side now and then
+    // (the exact equality is the counting test above).
     const [mu, mw] = [Math.min(...unknown), Math.min(...wrong)];
-    // Both pay one argon2 verification (~100+ ms); the database work differs by well under a few ms.
     expect(Math.min(mu, mw)).toBeGreaterThan(40);
-    expect(Math.abs(mu - mw)).toBeLessThan(Math.max(25, 0.2 * Math.max(mu, mw)));
-  });
+    expect(Math.min(mu, mw) / Math.max(mu, mw)).toBeGreaterThan(0.5);
+  }, 120_000);
 });
