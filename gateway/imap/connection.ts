@@ -99,10 +99,12 @@ export class ImapConnection {
     secure: boolean,
     readonly settings: ConnectionSettings,
     private readonly onClosed: (c: ImapConnection) => void,
+    /** The client's address when a trusted proxy named it (PROXY protocol); default the socket peer. */
+    remoteIp?: string,
   ) {
     this.socket = socket;
     this.isSecure = secure;
-    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.remoteIp = remoteIp ?? (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.localAddress = socket.localAddress;
     this.reader = new CommandReader({
       maxMessageSize: settings.maxMessageSize,
