@@ -50,9 +50,17 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
+/** What an IDLE or idle client reads when the process stops (RFC 9051 §7.1.5 BYE, [UNAVAILABLE] per RFC 5530). */
+export const DRAIN_BYE = '[UNAVAILABLE] Server restarting; reconnect shortly';
+
 export interface RunningImapGateway extends RunningListener {
   /** The implicit-TLS port, or null when TLS is not configured. */
   imapsPort: number | null;
+  /**
+   * Stops accepting, ends every session as soon as it has no command in flight (`* BYE`, store logged out),
+   * logs parked store sessions out, and after `deadlineMs` cuts what is left; resolves when all are gone.
+   */
+  drain(deadlineMs: number): Promise<'drained' | 'cut'>;
 }
 
 /** Starts the IMAP gateway; resolves once every listener is bound. */
@@ -135,17 +143,32 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     imapsPort = (secure.address() as net.AddressInfo).port;
   }
 
+  const closeEverything = async (): Promise<void> => {
+    accepting = false;
+    limiter.close();
+    settings.upstreamPool?.close();
+    settings.sessionCache?.close();
+    for (const c of connections) c.destroy();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  };
+
   return {
     port: (plain.address() as net.AddressInfo).port,
     imapsPort,
-    close: async () => {
+    drain: async (deadlineMs) => {
       accepting = false;
-      limiter.close();
-      settings.upstreamPool?.close();
+      const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       settings.sessionCache?.close();
-      for (const c of connections) c.destroy();
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const c of connections) c.drain(DRAIN_BYE);
+      const deadline = Date.now() + deadlineMs;
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      const how = connections.size > 0 ? 'cut' : 'drained';
+      log.info({ code: 'IMAP_DRAINED', how, cut: connections.size }, 'imap listeners drained');
+      await closeEverything();
+      await closed;
+      return how;
     },
+    close: closeEverything,
   };
 }
 
