@@ -23,6 +23,8 @@ import { enableProcessMetrics, setLiveSessionsSource } from '../src/metrics/regi
 interface Closeable {
   name: string;
   close(): Promise<void>;
+  /** The fronts (web, IMAP, SMTP) drain together, before anything they depend on is closed. */
+  front?: boolean;
 }
 
 export const serveCommand: CliCommand = {
@@ -72,16 +74,23 @@ export const serveCommand: CliCommand = {
       const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
       if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });
       const imap = await startImapGateway(ctx, { host: config.HOST, port: config.IMAP_PORT });
-      running.unshift({ name: 'imap', close: () => imap.close() });
+      running.unshift({
+        name: 'imap',
+        front: true,
+        close: async () => {
+          await imap.drain(config.DRAIN_SECONDS * 1000);
+        },
+      });
       // Without UPSTREAM_SMTP, submitted mail goes to a loopback-only MTA that delivers to local mailboxes.
       const mta = config.UPSTREAM_SMTP ? undefined : await startDevMta(ctx);
       if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
       if (mta) ctx.devMta = { host: mta.host, port: mta.port };
-      const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta });
-      running.unshift({ name: 'smtp', close: () => smtp.close() });
-      // Closed first, so it stops accepting at once on SIGTERM; the others keep serving while it drains.
+      const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta, closeTimeoutMs: config.DRAIN_SECONDS * 1000 });
+      running.unshift({ name: 'smtp', front: true, close: () => smtp.close() });
+      // The fronts stop accepting at once on SIGTERM and drain together (DRAIN_SECONDS); then the rest closes.
       running.unshift({
         name: 'web',
+        front: true,
         close: async () => {
           const how = await drainWebServer(web.server, config.DRAIN_SECONDS * 1000);
           ctx.log.info({ how }, 'web server stopped');
@@ -141,7 +150,8 @@ function closeServer(server: ServerType): Promise<void> {
 }
 
 async function closeAll(running: Closeable[]): Promise<void> {
-  for (const r of running) {
+  await Promise.all(running.filter((r) => r.front).map((r) => r.close().catch(() => undefined)));
+  for (const r of running.filter((r) => !r.front)) {
     try {
       await r.close();
     } catch {

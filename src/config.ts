@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseProxyNetworks } from './trusted-proxies.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z
@@ -38,6 +39,18 @@ const schema = z
     /** Pool size per instance; each instance holds one more connection for LISTEN. */
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
     HOST: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Balancers allowed to name the client: PROXY protocol v1/v2 on IMAP, IMAPS, SMTP and SMTPS (required
+     * from them), X-Forwarded-For / Forwarded on the web. Addresses or CIDRs, comma-separated; unset: none.
+     */
+    TRUSTED_PROXIES: z
+      .string()
+      .transform((v, ctx) => {
+        const networks = parseProxyNetworks(v);
+        if (!networks) ctx.addIssue({ code: 'custom', message: 'expected addresses or CIDRs like "10.0.0.0/8,2001:db8::1"' });
+        return networks ?? [];
+      })
+      .default([]),
     WEB_PORT: port.default(8080),
     IMAP_PORT: port.default(1143),
     IMAPS_PORT: port.default(1993),

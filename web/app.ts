@@ -42,7 +42,7 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
 
   app.use('*', async function contextMiddleware(c, next) {
     c.set('ctx', ctx);
-    c.set('ip', clientIpOf(c, options));
+    c.set('ip', clientIpOf(c, options, ctx.config.TRUSTED_PROXIES));
     c.set('viewer', null);
     c.set('dispatch', async (req) => app.fetch(req, c.env));
     await next();

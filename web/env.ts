@@ -16,7 +16,8 @@ export interface Viewer {
 export interface WebOptions {
   /**
    * The client address for throttling and the audit log. Default: the socket's remote address from
-   * @hono/node-server (proxies' X-Forwarded-For is not trusted: anyone can send it).
+   * @hono/node-server, or the client a TRUSTED_PROXIES peer names in X-Forwarded-For / Forwarded
+   * (web/client-ip.ts; from anyone else those headers are ignored: anyone can send them).
    */
   clientIp?: (req: Request, env: unknown) => string | undefined;
   /** The webmail's store connections (web/mail/store-pool.ts); one is made when not given. */

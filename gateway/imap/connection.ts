@@ -84,6 +84,8 @@ export class ImapConnection {
   private verifying = false;
   /** This session in the live-session registry (src/sessions/), once logged in. */
   private live: LiveHandle | null = null;
+  /** Set by drain(): the BYE text to end with once no command is in flight. */
+  private drainReason: string | null = null;
 
   private readonly onData = (chunk: Buffer) => {
     this.reader.push(chunk);
@@ -99,10 +101,12 @@ export class ImapConnection {
     secure: boolean,
     readonly settings: ConnectionSettings,
     private readonly onClosed: (c: ImapConnection) => void,
+    /** The client's address when a trusted proxy named it (PROXY protocol); default the socket peer. */
+    remoteIp?: string,
   ) {
     this.socket = socket;
     this.isSecure = secure;
-    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    this.remoteIp = remoteIp ?? (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.localAddress = socket.localAddress;
     this.reader = new CommandReader({
       maxMessageSize: settings.maxMessageSize,
@@ -220,6 +224,23 @@ export class ImapConnection {
     this.socket.setTimeout(0);
   }
 
+  /**
+   * The process is stopping (SIGTERM): `* BYE` with the reason now if no command is in flight (or only an
+   * IDLE), else as soon as the command in flight (an APPEND, a login being verified …) has its answer. The
+   * store session is logged out politely either way (endByGateway).
+   */
+  drain(reason: string): void {
+    this.drainReason = reason;
+    this.endIfDrained();
+  }
+
+  private endIfDrained(): boolean {
+    if (this.drainReason === null || this.closed) return false;
+    const idle = this.relay ? this.relay.interruptible && !this.relay.appendInProgress() : !this.waiting;
+    if (idle) this.endByGateway(this.drainReason);
+    return idle;
+  }
+
   /** The current command is over: read the next one. */
   proceed(): void {
     if (this.verifying) {
@@ -230,6 +251,7 @@ export class ImapConnection {
       }
     }
     this.waiting = false;
+    if (this.endIfDrained()) return;
     this.pump();
   }
 

@@ -126,6 +126,11 @@ export class Relay {
     return { planned: append.planned, ended: append.phase === 'end' };
   }
 
+  /** For the drain (connection.drain): no command in flight, or only an IDLE the store has accepted. */
+  get interruptible(): boolean {
+    return !this.inFlight || this.inFlight.idle === 'idling';
+  }
+
   /** A restricted-policy refusal was answered (client-step.ts): counted for the audit. */
   noteRefusal(reason: string, command: string): void {
     recordRestrictedRefusal('imap', reason);

@@ -10,6 +10,8 @@ import { authenticate } from '../../src/auth/authenticate.js';
 import type { AppContext } from '../../src/context.js';
 import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
 import { isLoopbackAddress } from '../loopback.js';
+import { readProxyHeader, screenForgedHeader } from '../proxy-protocol.js';
+import { isTrustedProxy, normalizePeerAddress } from '../../src/trusted-proxies.js';
 import { destroyLater } from './destroy-later.js';
 import { type Authenticator, type ConnectionSettings, ImapConnection } from './connection.js';
 import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
@@ -39,6 +41,8 @@ export interface ImapGatewayOptions {
   connectionCaps?: ConnectionCaps;
   /** How long a logged-out client's store session waits for its next login; 0 turns reuse off. Defaults to IMAP_SESSION_REUSE_SECONDS. */
   sessionReuseMs?: number;
+  /** Time a trusted proxy has to send its PROXY header; default PROXY_HEADER_TIMEOUT_MS. */
+  proxyHeaderTimeoutMs?: number;
 }
 
 export interface RunningListener {
@@ -46,9 +50,17 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
+/** What an IDLE or idle client reads when the process stops (RFC 9051 §7.1.5 BYE, [UNAVAILABLE] per RFC 5530). */
+export const DRAIN_BYE = '[UNAVAILABLE] Server restarting; reconnect shortly';
+
 export interface RunningImapGateway extends RunningListener {
   /** The implicit-TLS port, or null when TLS is not configured. */
   imapsPort: number | null;
+  /**
+   * Stops accepting, ends every session as soon as it has no command in flight (`* BYE`, store logged out),
+   * logs parked store sessions out, and after `deadlineMs` cuts what is left; resolves when all are gone.
+   */
+  drain(deadlineMs: number): Promise<'drained' | 'cut'>;
 }
 
 /** Starts the IMAP gateway; resolves once every listener is bound. */
@@ -76,35 +88,48 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     options.connectionCaps ?? { total: ctx.config.IMAP_MAX_CONNECTIONS, perAddress: ctx.config.IMAP_MAX_CONNECTIONS_PER_ADDRESS },
     ctx.log,
   );
-  /** Counts a TCP connection against the caps until it closes; false when it must be refused. */
-  const admit = (raw: net.Socket): boolean => {
-    const ip = raw.remoteAddress ?? '';
-    if (!limiter.admit(ip)) return false;
-    raw.once('close', () => limiter.release(ip));
-    return true;
+  const log = ctx.log.child({ component: 'imap' });
+  let accepting = true;
+
+  /** A connection whose client is known (the peer, or the one a trusted proxy named): counted, then served. */
+  const serve = (raw: net.Socket, secure: boolean, clientIp: string) => {
+    if (!accepting || raw.destroyed) return void raw.destroy();
+    if (!limiter.admit(clientIp)) {
+      if (secure) return void raw.destroy();
+      // RFC 9051 §7.1.5: BYE as the greeting, then close.
+      raw.on('error', () => raw.destroy());
+      raw.end('* BYE [UNAVAILABLE] Too many connections; try again later\r\n');
+      return destroyLater(raw);
+    }
+    raw.once('close', () => limiter.release(clientIp));
+    let socket: net.Socket = raw;
+    if (secure) {
+      // Implicit TLS over the raw socket (after any PROXY header); bytes already read are handed to TLS.
+      raw.on('error', () => raw.destroy());
+      socket = new tls.TLSSocket(raw, { isServer: true, secureContext: tlsContext! });
+    }
+    connections.add(new ImapConnection(socket, secure, settings, (c) => connections.delete(c), clientIp));
   };
-  const accept = (socket: net.Socket, secure: boolean) => {
-    connections.add(new ImapConnection(socket, secure, settings, (c) => connections.delete(c)));
+  /** Every accepted socket: a trusted proxy's header first (gateway/proxy-protocol.ts); anyone else's refused. */
+  const onSocket = (raw: net.Socket, secure: boolean) => {
+    raw.setNoDelay(true);
+    const peer = normalizePeerAddress(raw.remoteAddress);
+    if (!isTrustedProxy(ctx.config.TRUSTED_PROXIES, peer)) {
+      if (!secure) screenForgedHeader(raw, () => log.warn({ code: 'PROXY_HEADER_FORGED', ip: peer }, 'PROXY header from an untrusted peer refused'));
+      return serve(raw, secure, peer);
+    }
+    void readProxyHeader(raw, options.proxyHeaderTimeoutMs).then((outcome) => {
+      if (!outcome.ok) return log.warn({ code: 'PROXY_HEADER_INVALID', proxy: peer, reason: outcome.reason }, 'trusted proxy connection without a valid PROXY header closed');
+      serve(raw, secure, outcome.clientIp);
+    });
   };
 
-  const plain = net.createServer({ noDelay: true }, (socket) => {
-    if (admit(socket)) return accept(socket, false);
-    // RFC 9051 §7.1.5: BYE as the greeting, then close.
-    socket.on('error', () => socket.destroy());
-    socket.end('* BYE [UNAVAILABLE] Too many connections; try again later\r\n');
-    destroyLater(socket);
-  });
+  const plain = net.createServer({ noDelay: true }, (socket) => onSocket(socket, false));
   const servers: net.Server[] = [plain];
   await listen(plain, options.port, options.host);
   let imapsPort: number | null = null;
   if (tlsContext) {
-    const secure = tls.createServer({ key: tlsFiles!.key, cert: tlsFiles!.cert, minVersion: 'TLSv1.2' }, (socket) => accept(socket, true));
-    // A failed handshake is the client's problem; without a listener it would be an uncaught error.
-    secure.on('tlsClientError', (_error, socket) => socket.destroy());
-    // Counted before the handshake, which costs us more than a plain connection; refused ones are just cut.
-    secure.on('connection', (raw: net.Socket) => {
-      if (!admit(raw)) raw.destroy();
-    });
+    const secure = net.createServer({ noDelay: true }, (socket) => onSocket(socket, true));
     servers.push(secure);
     try {
       await listen(secure, options.imapsPort ?? ctx.config.IMAPS_PORT, options.host);
@@ -118,16 +143,32 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
     imapsPort = (secure.address() as net.AddressInfo).port;
   }
 
+  const closeEverything = async (): Promise<void> => {
+    accepting = false;
+    limiter.close();
+    settings.upstreamPool?.close();
+    settings.sessionCache?.close();
+    for (const c of connections) c.destroy();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  };
+
   return {
     port: (plain.address() as net.AddressInfo).port,
     imapsPort,
-    close: async () => {
-      limiter.close();
-      settings.upstreamPool?.close();
+    drain: async (deadlineMs) => {
+      accepting = false;
+      const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       settings.sessionCache?.close();
-      for (const c of connections) c.destroy();
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const c of connections) c.drain(DRAIN_BYE);
+      const deadline = Date.now() + deadlineMs;
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      const how = connections.size > 0 ? 'cut' : 'drained';
+      log.info({ code: 'IMAP_DRAINED', how, cut: connections.size }, 'imap listeners drained');
+      await closeEverything();
+      await closed;
+      return how;
     },
+    close: closeEverything,
   };
 }
 

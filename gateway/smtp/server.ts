@@ -22,7 +22,10 @@ export interface SmtpSubmissionOptions {
   upstream?: UpstreamSmtp;
   /** Implicit-TLS port; defaults to SMTPS_PORT (used only with TLS). */
   smtpsPort?: number;
+  /** How long close() lets a message in flight finish (the drain on SIGTERM); default 10 s. */
   closeTimeoutMs?: number;
+  /** Time a trusted proxy has to send its PROXY header. */
+  proxyHeaderTimeoutMs?: number;
 }
 
 /**

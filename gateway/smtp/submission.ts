@@ -12,7 +12,9 @@
  * The authenticator is a parameter so the reply mapping can be tested for outcomes that are hard to
  * provoke through the real core (throttling, SMS provider down); server.ts passes the real one.
  */
+import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../src/context.js';
@@ -25,6 +27,8 @@ import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
 import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
 import { trackSmtpSessions } from './live-sessions.js';
+import { readProxyHeader, screenForgedHeader } from '../proxy-protocol.js';
+import { isTrustedProxy, normalizePeerAddress } from '../../src/trusted-proxies.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 
@@ -46,6 +50,8 @@ export interface SubmissionOptions {
   plaintextAuthAllowed?: (localAddress: string | undefined) => boolean;
   /** Default SMTP_MAX_CONNECTIONS[_PER_ADDRESS]. */
   connectionCaps?: ConnectionCaps;
+  /** Time a trusted proxy has to send its PROXY header; default PROXY_HEADER_TIMEOUT_MS. */
+  proxyHeaderTimeoutMs?: number;
 }
 
 export interface RunningSubmission {
@@ -59,6 +65,8 @@ export interface RunningSubmission {
 export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 /** RFC 5321 §4.5.3.2 asks servers to wait at least 5 minutes for the client's next command. */
 const IDLE_TIMEOUT_MS = 5 * 60_000;
+/** Implicit TLS (SMTPS): time for the handshake after the connection (and any PROXY header). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 type Session = SMTPServerSession & { user?: AuthSuccess; authFailures?: number };
 
@@ -129,7 +137,23 @@ export async function startSubmissionListener(
     done(refused ? replyFor(refused) : null);
   };
 
-  const onData = (stream: Readable & { sizeExceeded?: boolean }, session: Session, done: (err?: Error | null, message?: string) => void) => {
+  /** Sessions in the middle of DATA: a drain lets them finish (their reply first, then the 421). */
+  const inData = new Set<string>();
+  let draining = false;
+  const connectionOf = (id: string) => servers.flatMap((server) => [...server.connections]).find((c) => c.id === id) ?? null;
+  const shutDown = (id: string) => {
+    const conn = connectionOf(id);
+    conn?.send(421, '4.3.2 Server shutting down; try again shortly');
+    conn?.close();
+  };
+
+  const onData = (stream: Readable & { sizeExceeded?: boolean }, session: Session, reply: (err?: Error | null, message?: string) => void) => {
+    inData.add(session.id);
+    const done = (err?: Error | null, message?: string) => {
+      inData.delete(session.id);
+      reply(err, message);
+      if (draining) setImmediate(() => shutDown(session.id));
+    };
     const user = session.user;
     if (!user || !session.envelope.mailFrom) {
       stream.resume();
@@ -213,22 +237,71 @@ export async function startSubmissionListener(
   });
 
   const servers: SMTPServer[] = [];
+  const listeners: net.Server[] = [];
+  const tlsContext = options.tls ? tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }) : null;
+  let accepting = true;
+  /**
+   * Our own listener in front of smtp-server's connection handling: the PROXY header of a trusted proxy is
+   * read first (gateway/proxy-protocol.ts; smtp-server's own reads only v1), and implicit TLS starts after it.
+   * smtp-server then gets the socket through its public connect(), with the client's address.
+   */
   const listen = async (secure: boolean, port: number): Promise<number> => {
-    const server = new SMTPServer(serverOptions(secure));
-    server.on('error', (err) => log.warn({ code: 'SMTP_CONNECTION_ERROR', err: errorSummary(err) }, 'smtp connection error'));
+    const smtp = new SMTPServer(serverOptions(secure));
+    smtp.on('error', (err) => log.warn({ code: 'SMTP_CONNECTION_ERROR', err: errorSummary(err) }, 'smtp connection error'));
+    const hand = (socket: net.Socket, clientIp: string, clientPort: number | null) => {
+      if (!accepting) return void socket.destroy();
+      smtp.connect(socket, { remoteAddress: clientIp, ...(clientPort !== null ? { remotePort: clientPort } : {}) });
+    };
+    const serve = (raw: net.Socket, clientIp: string, clientPort: number | null) => {
+      if (!secure) return hand(raw, clientIp, clientPort);
+      raw.on('error', () => raw.destroy());
+      const tlsSocket = new tls.TLSSocket(raw, { isServer: true, secureContext: tlsContext! });
+      const failed = () => tlsSocket.destroy();
+      tlsSocket.once('error', failed);
+      tlsSocket.setTimeout(TLS_HANDSHAKE_TIMEOUT_MS, failed);
+      tlsSocket.once('secure', () => {
+        tlsSocket.off('error', failed);
+        tlsSocket.setTimeout(0, failed);
+        hand(tlsSocket, clientIp, clientPort);
+      });
+    };
+    const server = net.createServer((raw) => {
+      const peer = normalizePeerAddress(raw.remoteAddress);
+      if (!accepting) return void raw.destroy();
+      if (!isTrustedProxy(ctx.config.TRUSTED_PROXIES, peer)) {
+        if (!secure) screenForgedHeader(raw, () => log.warn({ code: 'PROXY_HEADER_FORGED', ip: peer }, 'PROXY header from an untrusted peer refused'));
+        return serve(raw, peer, raw.remotePort ?? null);
+      }
+      void readProxyHeader(raw, options.proxyHeaderTimeoutMs).then((outcome) => {
+        if (!outcome.ok) return log.warn({ code: 'PROXY_HEADER_INVALID', proxy: peer, reason: outcome.reason }, 'trusted proxy connection without a valid PROXY header closed');
+        serve(raw, outcome.clientIp, outcome.clientPort);
+      });
+    });
     await new Promise<void>((resolve, reject) => {
-      server.server.once('error', reject);
+      server.once('error', reject);
       server.listen(port, options.host, () => {
-        server.server.off('error', reject);
+        server.off('error', reject);
         resolve();
       });
     });
-    servers.push(server);
-    return (server.server.address() as { port: number }).port;
+    servers.push(smtp);
+    listeners.push(server);
+    return (server.address() as net.AddressInfo).port;
   };
-  const closeAll = () => {
+  /**
+   * Stops accepting, then drains: `421` to every session not in the middle of a message at once, and to the
+   * others once their message has its reply; whatever is left at the deadline is cut with a 421.
+   */
+  const closeAll = async () => {
+    accepting = false;
+    draining = true;
+    const closed = Promise.all(listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const server of servers) for (const conn of server.connections) if (!inData.has(conn.id)) shutDown(conn.id);
+    const deadline = Date.now() + (options.closeTimeoutMs ?? 10_000);
+    while (servers.some((s) => s.connections.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (const server of servers) for (const conn of server.connections) shutDown(conn.id);
     limiter.close();
-    return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
+    await closed;
   };
 
   try {
