@@ -19,6 +19,12 @@ export interface Upload {
   content: Buffer;
 }
 
+/** Forwarded as attachment: the original message's raw source, as its own MIME part. */
+export interface AttachedMessage {
+  filename: string;
+  source: Buffer;
+}
+
 export interface Draft {
   from: string;
   to: string;
@@ -30,6 +36,8 @@ export interface Draft {
   references: string;
   /** The message replied to or forwarded (folder + UID), to flag once sent. */
   origin: { folder: string; uid: number; kind: 'reply' | 'forward' } | null;
+  /** Forward as attachment: the original (origin) goes with the message whole, as message/rfc822. */
+  attachOriginal?: boolean;
   /** The draft this form was resumed from, replaced (full sessions) when saved again or sent. */
   draftUid: number | null;
   /** Something the person must know about this form (a resumed draft's attachments). */
@@ -54,7 +62,9 @@ export function parseAddressField(value: string): ParsedAddresses {
 }
 
 /** The RFC 5322 message (Bcc kept out of the header, as every mail client does). */
-export async function buildMessage(d: Draft, attachments: Upload[], options: { keepBcc: boolean }): Promise<Buffer> {
+export async function buildMessage(d: Draft, attachments: Upload[], options: { keepBcc: boolean; attached?: AttachedMessage | null }): Promise<Buffer> {
+  // RFC 2046 §5.2.1: a message/rfc822 part is 7bit, 8bit or binary, never base64; nodemailer picks one.
+  const forwarded = options.attached ? [{ filename: options.attached.filename, contentType: 'message/rfc822', content: options.attached.source, contentDisposition: 'attachment' as const }] : [];
   const composer = new MailComposer({
     from: d.from,
     to: d.to || undefined,
@@ -64,7 +74,7 @@ export async function buildMessage(d: Draft, attachments: Upload[], options: { k
     text: d.body,
     inReplyTo: d.inReplyTo || undefined,
     references: d.references || undefined,
-    attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })),
+    attachments: [...forwarded, ...attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content }))],
   });
   const mail = composer.compile();
   // A draft keeps its Bcc so that resuming it loses nothing; a sent message never shows it.
@@ -102,6 +112,27 @@ export async function deleteDraft(client: ImapFlow, uid: number): Promise<void> 
   } finally {
     lock.release();
   }
+}
+
+/** The whole source of a message to forward as attachment (bounded: past `max` bytes it is refused), or null when gone. */
+export async function originalSource(client: ImapFlow, folder: string, uid: number, max: number): Promise<{ source: Buffer; subject: string } | 'too-big' | null> {
+  const lock = await client.getMailboxLock(folder, { readOnly: true });
+  try {
+    const m = await client.fetchOne(String(uid), { uid: true, size: true, envelope: true }, { uid: true });
+    if (!m) return null;
+    if ((m.size ?? 0) > max) return 'too-big';
+    const full = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+    return full && full.source ? { source: full.source, subject: m.envelope?.subject ?? '' } : null;
+  } finally {
+    lock.release();
+  }
+}
+
+/** A file name for a forwarded message: its subject, without what file systems refuse, ".eml". */
+export function emlName(subject: string): string {
+  // eslint-disable-next-line no-control-regex
+  const base = subject.replace(/[\u0000-\u001f\u007f/\\:*?"<>|]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 80);
+  return `${base || 'message'}.eml`;
 }
 
 /** \Answered on a message replied to, $Forwarded on one forwarded; a message gone since is no error. */

@@ -24,6 +24,7 @@ export function ComposeView(props: { draft: Draft; fromChoices: string[]; csrf: 
             <input type="hidden" name="origin_folder" value={d.origin.folder} />
             <input type="hidden" name="origin_uid" value={String(d.origin.uid)} />
             <input type="hidden" name="origin_kind" value={d.origin.kind} />
+            {d.attachOriginal ? <input type="hidden" name="origin_attach" value="1" /> : null}
           </>
         ) : null}
         {d.draftUid ? <input type="hidden" name="draft_uid" value={String(d.draftUid)} /> : null}
@@ -48,6 +49,7 @@ export function ComposeView(props: { draft: Draft; fromChoices: string[]; csrf: 
             {d.body}
           </textarea>
         </div>
+        {d.attachOriginal ? <p class="muted">The original message is attached to this one, whole (as an .eml file).</p> : null}
         <div class="field">
           <label for="f-attachments">Attachments</label>
           <input id="f-attachments" type="file" name="attachment" multiple />

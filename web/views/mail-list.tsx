@@ -64,18 +64,20 @@ export function MessageTable(props: {
   folder: string;
   messages: MessageSummary[];
   csrf: string;
-  /** Null when the rows come from several folders: actions work on one folder at a time. */
+  /** Null: no controls. */
   actions: ListActions | null;
   recipientColumn: boolean;
   inTrash: boolean;
   /** Extra hidden fields (search results return to their search). */
   back?: string;
+  /** Rows from several folders (search in all folders): each checkbox names its folder, and a Folder column shows it. */
   folderOf?: (m: MessageSummary) => string;
 }) {
+  const several = Boolean(props.folderOf);
   return (
     <form method="post" action="/mail/actions">
       <CsrfField token={props.csrf} />
-      <input type="hidden" name="folder" value={props.folder} />
+      {several ? <input type="hidden" name="scope" value="all" /> : <input type="hidden" name="folder" value={props.folder} />}
       {props.back ? <input type="hidden" name="back" value={props.back} /> : null}
       {props.actions ? <ActionBar actions={props.actions} inTrash={props.inTrash} /> : null}
       <table class="messages">
@@ -85,6 +87,7 @@ export function MessageTable(props: {
             <th scope="col"><span class="visually-hidden">Marks</span></th>
             <th scope="col">{props.recipientColumn ? 'To' : 'From'}</th>
             <th scope="col">Subject</th>
+            {several ? <th scope="col">Folder</th> : null}
             <th scope="col">Date</th>
           </tr>
         </thead>
@@ -94,13 +97,14 @@ export function MessageTable(props: {
             return (
               <tr class={m.seen ? undefined : 'unseen'}>
                 <td>
-                  <input type="checkbox" name="uid" value={String(m.uid)} disabled={!props.actions} aria-label={`Select “${m.subject || '(no subject)'}”`} />
+                  <input type="checkbox" name={several ? 'msg' : 'uid'} value={several ? `${m.uid}:${folder}` : String(m.uid)} disabled={!props.actions} aria-label={`Select “${m.subject || '(no subject)'}”`} />
                 </td>
                 <td><Marks m={m} /></td>
                 <td class="who">{m.correspondent || <span class="muted">(nobody)</span>}</td>
                 <td class="subject">
                   <a href={messageHref(folder, m.uid)}>{m.subject || '(no subject)'}</a>
                 </td>
+                {several ? <td class="folder-name">{folder}</td> : null}
                 <td class="date">{m.date ? <time datetime={m.date.toISOString()}>{formatTime(m.date)}</time> : <span class="muted">—</span>}</td>
               </tr>
             );

@@ -18,7 +18,7 @@ function frameHref(folder: string, uid: number, images: boolean): string {
   return `/mail/message/html?${q.toString()}`;
 }
 
-function composeHref(folder: string, uid: number, mode: 'reply' | 'all' | 'forward'): string {
+function composeHref(folder: string, uid: number, mode: 'reply' | 'all' | 'forward' | 'attach'): string {
   return `/mail/compose?${new URLSearchParams({ folder, uid: String(uid), mode }).toString()}`;
 }
 
@@ -61,7 +61,8 @@ export function MessageView(props: { m: OpenedMessage; textHtml: string | null; 
           <>
             <a class="button" href={composeHref(m.folder, m.uid, 'reply')}>Reply</a>{' '}
             <a class="button secondary" href={composeHref(m.folder, m.uid, 'all')}>Reply all</a>{' '}
-            <a class="button secondary" href={composeHref(m.folder, m.uid, 'forward')}>Forward</a>
+            <a class="button secondary" href={composeHref(m.folder, m.uid, 'forward')}>Forward</a>{' '}
+            <a class="button secondary" href={composeHref(m.folder, m.uid, 'attach')}>Forward as attachment</a>
           </>
         )}
       </p>

@@ -80,4 +80,47 @@ describe('Writing mail in a real browser', () => {
       await context.close();
     }
   });
+  it('forwards a message as attachment: it arrives whole as message/rfc822 and the original is marked $Forwarded', async () => {
+    const store = await storeClient(ann.user);
+    try {
+      await store.append('INBOX', `From: Carol <carol@example.test>\r\nTo: <${ann.email}>\r\nSubject: Itinerary ${tag}\r\nMessage-ID: <itin-${tag}@example.test>\r\n\r\nFlight at nine.\r\n`);
+    } finally {
+      await store.logout();
+    }
+    const context = await chrome.browser.newContext({ viewport: { width: 1024, height: 768 }, javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/login`);
+      await page.getByLabel('Username').fill(ann.user);
+      await page.getByLabel('Password or code').fill(ann.pass);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('link', { name: `Itinerary ${tag}` }).click();
+      await page.getByRole('link', { name: 'Forward as attachment' }).click();
+      expect(await page.getByLabel('Subject').inputValue()).toBe(`Fwd: Itinerary ${tag}`);
+      await expect.poll(() => page.getByText('The original message is attached').count()).toBe(1);
+      await page.getByLabel('To').fill(ben.email);
+      await page.getByLabel('Message').fill('Forwarding the itinerary.');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await expect.poll(() => page.getByText('Your message was sent.').count()).toBe(1);
+      const arrived = (await sources(ben.user, 'INBOX')).find((s) => s.includes(`Subject: Fwd: Itinerary ${tag}`));
+      expect(arrived).toMatch(/Content-Type: message\/rfc822/i);
+      expect(arrived).toContain(`Message-ID: <itin-${tag}@example.test>`);
+      expect(arrived).toContain('Flight at nine.');
+      const c = await storeClient(ann.user);
+      try {
+        const lock = await c.getMailboxLock('INBOX', { readOnly: true });
+        try {
+          const uids = (await c.search({ header: { 'message-id': `<itin-${tag}@example.test>` } }, { uid: true })) || [];
+          const m = await c.fetchOne(String(uids[0]), { flags: true }, { uid: true });
+          expect(m && [...(m.flags ?? [])]).toContain('$Forwarded');
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await c.logout();
+      }
+    } finally {
+      await context.close();
+    }
+  });
 });

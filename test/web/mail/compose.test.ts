@@ -150,6 +150,44 @@ describe('Forward, limits and restricted sessions', () => {
     expect((await folderMessages(h.mailbox, 'INBOX')).find((m) => m.uid === original.uid)!.flags).toContain('$Forwarded');
   });
 
+  it('forwards as attachment: the original goes whole as message/rfc822, and is marked $Forwarded', async () => {
+    const store = await storeClient(h.mailbox);
+    await store.append('INBOX', `From: Bob <${bob.email}>\r\nTo: <${me}>\r\nSubject: Contract draft\r\nMessage-ID: <m-att@example.test>\r\n\r\nClause 7 changed.\r\n`);
+    await store.logout();
+    const original = (await folderMessages(h.mailbox, 'INBOX')).find((m) => m.source.includes('<m-att@example.test>'))!;
+    const alice = await h.full();
+    const form = await (await alice.get(`/mail/compose?folder=INBOX&uid=${original.uid}&mode=attach`)).text();
+    expect(text(form)).toContain('value="Fwd: Contract draft"');
+    expect(text(form)).toContain('The original message is attached to this one');
+    expect(text(form)).not.toContain('Clause 7 changed.');
+    const fields = Object.fromEntries([...form.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)"/g)].map((m) => [m[1]!, text(m[2]!)]));
+    expect(fields.origin_attach).toBe('1');
+    const res = await postCompose(alice, { ...fields, action: 'send', from: me, to: bob.email, subject: 'Fwd: Contract draft', body: 'See attached.' });
+    expect(res.status).toBe(303);
+    const arrived = (await folderMessages(bob.user, 'INBOX')).find((m) => m.source.includes('Subject: Fwd: Contract draft'))!;
+    expect(arrived.source).toMatch(/Content-Type: message\/rfc822; name="?Contract draft\.eml"?/i);
+    expect(arrived.source).toContain('Content-Disposition: attachment');
+    // The original's own headers and body travel unencoded inside the part (RFC 2046 §5.2.1).
+    expect(arrived.source).toContain('Message-ID: <m-att@example.test>');
+    expect(arrived.source).toContain('Clause 7 changed.');
+    expect((await folderMessages(h.mailbox, 'INBOX')).find((m) => m.uid === original.uid)!.flags).toContain('$Forwarded');
+  });
+
+  it('quotes an HTML-only message as text in a reply and a forward, without what the sanitizer drops', async () => {
+    const store = await storeClient(h.mailbox);
+    const html = '<html><head><style>p{color:red}</style><script>alert("x")</script></head><body><p>Dear <b>Ann</b>, see <a href="https://example.com/r">the report</a>.</p><ul><li>first point</li></ul><img src="https://tracker.example/p.gif" alt="pixel"></body></html>';
+    await store.append('INBOX', `From: Bob <${bob.email}>\r\nTo: <${me}>\r\nSubject: Html only\r\nMessage-ID: <m-html@example.test>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`);
+    await store.logout();
+    const original = (await folderMessages(h.mailbox, 'INBOX')).find((m) => m.source.includes('<m-html@example.test>'))!;
+    const alice = await h.full();
+    const reply = text(await (await alice.get(`/mail/compose?folder=INBOX&uid=${original.uid}&mode=reply`)).text());
+    expect(reply).toContain('> Dear Ann, see the report [https://example.com/r].');
+    expect(reply).toContain('>  * first point');
+    for (const dropped of ['color:red', 'alert', 'pixel', 'tracker.example']) expect(reply).not.toContain(dropped);
+    const forward = text(await (await alice.get(`/mail/compose?folder=INBOX&uid=${original.uid}&mode=forward`)).text());
+    expect(forward).toContain('Dear Ann, see the report [https://example.com/r].');
+  });
+
   it('refuses attachments above MAX_MESSAGE_SIZE with a clear error in the form, values kept, nothing sent', async () => {
     const alice = await h.full();
     const token = csrfIn(await (await alice.get('/mail/compose')).text());

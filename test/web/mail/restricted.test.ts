@@ -38,6 +38,10 @@ describe('A restricted session in the webmail', () => {
     ['archive', '/mail/actions', { folder: 'INBOX', uid: '2', action: 'archive' }, 'restricted.move'],
     ['undo (a move out of Trash)', '/mail/actions', { folder: 'Trash', uid: '1', action: 'undo', target: 'INBOX' }, 'restricted.move'],
     ['Empty Trash', '/mail/empty-trash', { confirm: '1' }, 'restricted.expunge'],
+    ['delete from all-folder search results', '/mail/actions', { scope: 'all', msg: '1:INBOX', action: 'delete', confirm: '1' }, 'restricted.move'],
+    ['delete for good from all-folder search results', '/mail/actions', { scope: 'all', msg: '1:Trash', action: 'delete', confirm: '1' }, 'restricted.expunge'],
+    ['move from all-folder search results', '/mail/actions', { scope: 'all', msg: '2:INBOX', action: 'move', target: 'Keep' }, 'restricted.move'],
+    ['archive from all-folder search results', '/mail/actions', { scope: 'all', msg: '2:INBOX', action: 'archive' }, 'restricted.move'],
   ];
   for (const [name, path, form, reason] of forged) {
     it(`refuses a forged “${name}” with 403, audited, and the store is unchanged`, async () => {

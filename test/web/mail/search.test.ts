@@ -73,4 +73,31 @@ describe('Search', () => {
     expect(res.headers.get('location')).toBe('/mail/search');
     expect(csrfIn(await (await other.get('/mail/search')).text())).toBeTruthy();
   });
+  it('gives results from all folders the list’s controls, acting on each message in its own folder', async () => {
+    const location = (await search({ subject: 'Invoice', folder: '' })).headers.get('location')!;
+    // Page 2 holds the last Inbox hits and the one in Work.
+    const html = await (await c.get(`${location}&page=2`)).text();
+    expect(html).toContain('name="scope" value="all"');
+    for (const control of ['read', 'unread', 'flag', 'archive', 'move', 'copy', 'delete']) expect(html).toContain(`value="${control}"`);
+    const work = /name="msg" value="(\d+:Work)"/.exec(html)![1]!;
+    const inbox = /name="msg" value="(\d+:INBOX)"/.exec(html)![1]!;
+    const token = csrfIn(html);
+    const res = await c.post('/mail/actions', { _csrf: token, scope: 'all', action: 'flag', msg: [work, inbox], back: location });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`${location}&notice=flag`);
+    const store = await storeClient(h.mailbox);
+    try {
+      for (const [folder, sel] of [['Work', work], ['INBOX', inbox]] as const) {
+        const lock = await store.getMailboxLock(folder, { readOnly: true });
+        try {
+          const m = await store.fetchOne(sel.split(':')[0]!, { flags: true }, { uid: true });
+          expect(m && [...(m.flags ?? [])]).toContain('\\Flagged');
+        } finally {
+          lock.release();
+        }
+      }
+    } finally {
+      await store.logout();
+    }
+  });
 });

@@ -8,8 +8,9 @@ import { Hono, type Context } from 'hono';
 import type { FetchMessageObject, ImapFlow, MessageAddressObject } from 'imapflow';
 import { sendableAddresses, submitMessage } from '../../../src/submission/index.js';
 import type { WebEnv } from '../../env.js';
-import { appendDraft, appendToSent, buildMessage, deleteDraft, markOriginal, parseAddressField, type Draft, type Upload } from '../../mail/compose.js';
+import { appendDraft, appendToSent, buildMessage, deleteDraft, emlName, markOriginal, originalSource, parseAddressField, type AttachedMessage, type Draft, type Upload } from '../../mail/compose.js';
 import { findSpecialFolder, listFolders } from '../../mail/folders.js';
+import { htmlToQuoteText } from '../../mail/html-text.js';
 import { openMessage } from '../../mail/message-read.js';
 import type { StorePool } from '../../mail/store-pool.js';
 import { field, readForm, viewerOf, type Form } from '../../middleware/session.js';
@@ -42,12 +43,14 @@ async function referencesOf(client: ImapFlow, folder: string, uid: number): Prom
   }
 }
 
-/** The form for a reply, reply all or forward of one message (quoted inline). */
+/** The form for a reply, reply all or forward of one message (quoted inline, or attached whole). */
 async function draftFromOriginal(client: ImapFlow, folder: string, uid: number, mode: string, own: string[]): Promise<Draft> {
   const m = await openMessage(client, folder, uid, { markSeen: false });
   const env: FetchMessageObject['envelope'] = m.message.envelope;
-  const text = m.text ?? '';
+  // An HTML-only message is quoted as a text rendering of its washed HTML, not as nothing.
+  const text = m.text ?? (m.html !== null ? htmlToQuoteText(m.html) : '');
   const subject = env?.subject ?? '';
+  if (mode === 'attach') return { ...EMPTY, from: own[0] ?? '', subject: prefixed('Fwd', subject), origin: { folder, uid, kind: 'forward' }, attachOriginal: true };
   if (mode === 'forward') {
     const head = [`From: ${addressList(env?.from)}`, `Date: ${env?.date ? new Date(env.date).toUTCString() : ''}`, `Subject: ${subject}`, `To: ${addressList(env?.to)}`];
     return { ...EMPTY, from: own[0] ?? '', subject: prefixed('Fwd', subject), body: `\n\n---------- Forwarded message ----------\n${head.join('\n')}\n\n${text}`, origin: { folder, uid, kind: 'forward' } };
@@ -110,6 +113,7 @@ function draftFromForm(form: Form): Draft {
     references: field(form, 'references', 4000).replace(/[\r\n]+/g, ' '),
     origin: originUid && (kind === 'reply' || kind === 'forward') ? { folder: folderParam(field(form, 'origin_folder', 400)), uid: originUid, kind } : null,
     draftUid: positiveInt(field(form, 'draft_uid', 12), 0) || null,
+    attachOriginal: kind === 'forward' && originUid > 0 && field(form, 'origin_attach', 1) === '1',
   };
 }
 
@@ -172,11 +176,23 @@ export function createComposeRoutes(pool: StorePool) {
       if (!parsed.ok) return page(c, draft, `“${parsed.bad}” is not an email address.${again}`, name, 422);
       recipients.push(...parsed.addresses);
     }
+    // Forward as attachment: the original goes whole, within what is left of the size limit.
+    let attached: AttachedMessage | null = null;
+    if (draft.attachOriginal && draft.origin) {
+      const origin = draft.origin;
+      const found = await withStore(c, pool, (client) => originalSource(client, origin.folder, origin.uid, ctx.config.MAX_MESSAGE_SIZE - total));
+      if (found === 'too-big') {
+        const mb = Math.floor(ctx.config.MAX_MESSAGE_SIZE / 1024 / 1024);
+        return page(c, draft, `The forwarded message and the attachments are too big together: the limit is ${mb} MB.${again}`, 'attachment', 413);
+      }
+      if (!found) return page(c, { ...draft, attachOriginal: false, origin: null }, `The message to forward no longer exists: it was deleted or moved by another program.${again}`, null, 422);
+      attached = { filename: emlName(found.subject), source: found.source };
+    }
     const own = await sendableAddresses(ctx, session.userId);
     const mayReplace = !refusalFor(c, { kind: 'replace-message' });
 
     if (saving) {
-      const message = await buildMessage(draft, uploads, { keepBcc: true });
+      const message = await buildMessage(draft, uploads, { keepBcc: true, attached });
       const saved = await withStore(c, pool, async (client) => {
         const res = await appendDraft(client, message);
         // A restricted session never replaces (the shared rule): the old draft stays, the new one is added.
@@ -189,7 +205,7 @@ export function createComposeRoutes(pool: StorePool) {
 
     if (!recipients.length) return page(c, draft, 'Add at least one recipient.', 'to', 422);
     if (!own.includes(draft.from)) return page(c, draft, `You cannot send as ${draft.from || 'an empty address'}: choose one of your addresses.${again}`, 'from', 422);
-    const message = await buildMessage(draft, uploads, { keepBcc: false });
+    const message = await buildMessage(draft, uploads, { keepBcc: false, attached });
     const result = await submitMessage(ctx, {
       userId: session.userId,
       loginId: session.loginId ?? null,

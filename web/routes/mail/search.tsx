@@ -11,7 +11,7 @@ import { createSavedSearches, fetchHits, runSearch, validateTerms, type SearchTe
 import type { StorePool } from '../../mail/store-pool.js';
 import { field, readForm, viewerOf, type Form } from '../../middleware/session.js';
 import { MessageTable, Pager } from '../../views/mail-list.js';
-import { MailPage } from '../../views/mail-page.js';
+import { MailPage, NOTICES } from '../../views/mail-page.js';
 import { SearchForm } from '../../views/mail-search.js';
 import { positiveInt, refusalFor, withStore } from './mail-context.js';
 
@@ -77,7 +77,7 @@ export function createSearchRoutes(pool: StorePool) {
     const canDelete = !refusalFor(c, { kind: 'expunge' });
     const canMove = !refusalFor(c, { kind: 'move-out' });
     return c.html(
-      <MailPage title="Search results" viewer={viewer} path={c.req.path} folders={folders} current={null}>
+      <MailPage title="Search results" viewer={viewer} path={c.req.path} folders={folders} current={null} notice={NOTICES[c.req.query('notice') ?? ''] ?? null}>
         <h1>Search results</h1>
         <p class="muted">
           {hits.length} message{hits.length === 1 ? '' : 's'} found{capped ? ' (only the first ones are shown: narrow the search)' : ''}
@@ -88,11 +88,11 @@ export function createSearchRoutes(pool: StorePool) {
               folder={single ?? 'INBOX'}
               messages={messages}
               csrf={viewer.session.csrfToken}
-              actions={single ? { canDelete, canMove, targets: folders.filter((f) => f.selectable && f.path !== single).map((f) => f.path) } : null}
+              actions={{ canDelete, canMove, targets: folders.filter((f) => f.selectable && f.path !== single).map((f) => f.path) }}
               recipientColumn={false}
-              inTrash={false}
+              inTrash={Boolean(single) && folders.find((f) => f.path === single)?.specialUse === '\\Trash'}
               back={resultsHref(id, page)}
-              folderOf={(m) => (m as (typeof messages)[number]).folder}
+              folderOf={single ? undefined : (m) => (m as (typeof messages)[number]).folder}
             />
             <Pager page={page} pages={pages} href={(p) => resultsHref(id, p)} />
           </>
