@@ -18,6 +18,7 @@ import type { Viewer, WebEnv } from '../../env.js';
 import { viewerOf } from '../../middleware/session.js';
 import { Page } from '../../views/layout.js';
 import { Notice, PostButton, Time } from '../../views/ui.js';
+import { shortUserAgent } from '../../user-agent.js';
 
 const METHOD_NAMES: Record<AuthMethod, string> = {
   main: 'Main password',
@@ -32,12 +33,8 @@ function methodName(m: unknown): string {
   return typeof m === 'string' && m in METHOD_NAMES ? METHOD_NAMES[m as AuthMethod] : '—';
 }
 
-/** "Firefox on Linux"-ish without a parser: enough to recognise one's own devices. */
 function browserName(ua: string | null): string {
-  if (!ua) return 'Unknown browser';
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
-  const os = /Windows/.test(ua) ? 'Windows' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
-  return os ? `${browser} on ${os}` : browser;
+  return shortUserAgent(ua) ?? 'Unknown browser';
 }
 
 /** One row of "Live sessions": a browser (web-session row) or an IMAP/SMTP connection (live registry). */
