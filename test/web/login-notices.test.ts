@@ -7,16 +7,18 @@
  */
 import crypto from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOneTimeList, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAppPassword, createOneTimeList, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { authenticate } from '../../src/auth/authenticate.js';
 import { createUser } from '../../src/accounts/users.js';
 import { listAuditEvents } from '../../src/audit.js';
-import { loginNotices } from '../../src/db/schema.js';
+import { loginNotices, loginNoticeUses } from '../../src/db/schema.js';
 import { settleLoginNotices } from '../../src/notices/index.js';
 import { startDevMta, type DevMta } from '../../src/upstream/dev-mta.js';
 import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { storeClient } from '../helpers/mailstore.js';
-import { createWebHarness, grantPersonalCredits, text, WebClient, type WebHarness } from './harness.js';
+import { createWebHarness, csrfIn, grantPersonalCredits, text, WebClient, type WebHarness } from './harness.js';
 
 const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const PASSWORD = 'main password 1';
@@ -212,5 +214,100 @@ describe('login notices', () => {
     expect(await h.ctx.db.select().from(loginNotices).where(eq(loginNotices.userId, u.id))).toEqual([]);
     expect(await listAuditEvents(h.ctx.db, { userId: u.id, events: ['login.notice-sent'] })).toEqual([]);
     expect(await inbox(u.username)).toEqual([]);
+  });
+
+  it('Options → Security: the owner turns one-time codes off (after re-entering the password); restricted and alternate-login sessions cannot', async () => {
+    const u = await newUser('nset');
+    const { codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 3, label: 'Drawer list' });
+    await createUserChosenLogin(h.ctx, { userId: u.id, kind: 'password', secret: 'kiosk password 1', restricted: true, label: 'kiosk' });
+    await createUserChosenLogin(h.ctx, { userId: u.id, kind: 'password', secret: 'laptop password 1', label: 'laptop' });
+    const kinds = ['password', 'recovery', 'sms', 'totp', 'app'];
+
+    for (const secret of ['kiosk password 1', 'laptop password 1']) {
+      const other = new WebClient(h);
+      await other.login(u.username, secret);
+      const page = await (await other.get('/options/security')).text();
+      expect(page).toMatch(/<input type="checkbox" name="kind" value="otp" checked="" disabled=""/);
+      expect(page).not.toContain('Save login notices');
+      expect((await other.post('/options/security/notices', { _csrf: csrfIn(page), kind: kinds })).status).toBe(403);
+    }
+    await settleLoginNotices(h.ctx);
+    const before = (await inbox(u.username)).length;
+
+    const owner = new WebClient(h);
+    await owner.login(u.username, PASSWORD);
+    const page = await (await owner.get('/options/security')).text();
+    expect(text(page)).toContain(`When one of these logins is used, Postern mails <strong>${u.address}</strong>`);
+    // Without a fresh step-up the change waits on the confirm page, then runs.
+    const asked = await owner.post('/options/security/notices', { _csrf: csrfIn(page), kind: kinds });
+    expect(asked.headers.get('location')).toMatch(/^\/options\/confirm\?next=%2Foptions%2Fsecurity&pending=/);
+    const confirmPage = await (await owner.get(asked.headers.get('location')!)).text();
+    const pending = /name="pending" value="([^"]+)"/.exec(confirmPage)![1]!;
+    const done = await owner.post('/options/confirm', { _csrf: csrfIn(confirmPage), password: PASSWORD, next: '/options/security', pending });
+    expect(done.headers.get('location')).toBe('/options/security?notices=saved');
+    const saved = await (await owner.get('/options/security?notices=saved')).text();
+    expect(saved).toContain('Login notices saved.');
+    expect(saved).toMatch(/<input type="checkbox" name="kind" value="otp"\/>/);
+
+    await new WebClient(h).login(u.username, codes[0]!.code);
+    await settleLoginNotices(h.ctx);
+    expect(await inbox(u.username)).toHaveLength(before);
+    expect(await h.ctx.db.select().from(loginNoticeUses).where(eq(loginNoticeUses.userId, u.id))).toHaveLength(before);
+  });
+
+  it('an app password notifies only from an address or client it was not used from before', async () => {
+    const u = await newUser('napp');
+    const { secret } = await createAppPassword(h.ctx, { userId: u.id, services: ['imap'], label: 'Phone mail app' });
+    const login = (ip: string, client: string) => authenticate(h.ctx, { username: u.username, secret, service: 'imap', ip, client });
+    const uses = async () => {
+      await settleLoginNotices(h.ctx);
+      return (await h.ctx.db.select().from(loginNoticeUses).where(eq(loginNoticeUses.userId, u.id))).map((r) => `${r.ip} ${r.client}`);
+    };
+    expect(await login('203.0.113.5', 'Thunderbird 128')).toMatchObject({ ok: true });
+    expect(await uses()).toEqual(['203.0.113.5 Thunderbird 128']);
+    const [mail] = await waitForMail(u.username, 1);
+    expect(decoded(mail!.body)).toContain('Client: Thunderbird 128');
+    expect(decoded(mail!.body)).toContain('Method: App password');
+    try {
+      // Same address and client again, an hour later: no notice.
+      h.ctx.clock = () => new Date(Date.now() + 61 * 60_000);
+      expect(await login('203.0.113.5', 'Thunderbird 128')).toMatchObject({ ok: true });
+      expect(await uses()).toHaveLength(1);
+      // A new address, a new program (not answered from the cache of logins): each noted.
+      expect(await login('203.0.113.9', 'Thunderbird 128')).toMatchObject({ ok: true });
+      expect(await login('203.0.113.5', 'K-9 Mail 6')).toMatchObject({ ok: true });
+      expect(await uses()).toEqual(['203.0.113.5 Thunderbird 128', '203.0.113.9 Thunderbird 128', '203.0.113.5 K-9 Mail 6']);
+    } finally {
+      h.ctx.clock = undefined;
+    }
+  });
+
+  it('a login succeeds when the notice cannot be sent; the failure is logged with a code', async () => {
+    const u = await newUser('ndwn');
+    const { codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 1, label: 'Down list' });
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const errors: Array<Record<string, unknown>> = [];
+    const realMta = h.ctx.devMta;
+    const child = h.ctx.log.child.bind(h.ctx.log);
+    const spy = vi.spyOn(h.ctx.log, 'child').mockImplementation((bindings, options) => {
+      const log = child(bindings, options);
+      if (bindings.component === 'login-notices') vi.spyOn(log, 'error').mockImplementation((o: unknown) => void errors.push(o as Record<string, unknown>));
+      return log;
+    });
+    h.ctx.devMta = { host: '127.0.0.1', port };
+    try {
+      const client = new WebClient(h);
+      await client.login(u.username, codes[0]!.code);
+      expect((await client.get('/mail')).status).toBe(200);
+      await settleLoginNotices(h.ctx);
+    } finally {
+      h.ctx.devMta = realMta;
+      spy.mockRestore();
+    }
+    expect(errors).toEqual([expect.objectContaining({ code: 'LOGIN_NOTICE_NOT_SENT', userId: u.id, reason: 'SEND_UPSTREAM_DOWN' })]);
+    expect(await listAuditEvents(h.ctx.db, { userId: u.id, events: ['login.notice-sent'] })).toEqual([]);
   });
 });
