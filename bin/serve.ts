@@ -15,6 +15,7 @@ import { fitCaps, raiseDescriptorLimit } from '../gateway/descriptor-limit.js';
 import { startImapGateway } from '../gateway/imap/server.js';
 import { startSmtpSubmission } from '../gateway/smtp/server.js';
 import { startDevMta } from '../src/upstream/dev-mta.js';
+import { startNoticeSweeper } from '../src/notices/index.js';
 import { createWebApp } from '../web/app.js';
 import { drainWebServer } from '../web/drain.js';
 import { startMetricsServer } from '../web/metrics-server.js';
@@ -67,6 +68,9 @@ export const serveCommand: CliCommand = {
       await warmDummyHash(ctx.hasher);
       const housekeeping = startHousekeeping(ctx);
       running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
+      // Login-notice summaries that waited out a login's hour go out from here (src/notices/queue.ts).
+      const notices = startNoticeSweeper(ctx);
+      running.unshift({ name: 'login notices', close: async () => notices.stop() });
 
       enableProcessMetrics();
       setLiveSessionsSource(() => ctx.liveSessions.counts());

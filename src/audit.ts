@@ -13,6 +13,11 @@ export const auditEventNames = [
   /** A reconnect inside a 1-hour one-time or SMS window: a session, not a new use. */
   'login.resumed',
   'login.recovery-used',
+  /** A login notice went to the owner's verified default address (src/notices/). */
+  'login.notice-sent',
+  /** The owner answered a notice: "This was me" or "This wasn't me" (the login was revoked). */
+  'login.notice-answered',
+  'login.notice-settings-changed',
   'altlogin.created',
   'altlogin.revoked',
   'password.changed',

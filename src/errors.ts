@@ -45,6 +45,10 @@ export const errorCatalogue = {
   DATABASE_UNAVAILABLE: 'Postern cannot reach its database right now. Nothing was changed; please try again in a moment.',
   FORM_CONTROL_CHARACTERS:
     'The form contained a character that cannot be typed, such as a NUL byte or another control character. Nothing was saved: remove it and try again.',
+  NOTICE_LINK_INVALID: 'This link is not valid: it may have been copied incompletely or changed. Open it again from the notice mail.',
+  NOTICE_LINK_EXPIRED: 'This link has expired: the links in a login notice work for 7 days. To revoke the login, go to Options → Alternative Logins.',
+  NOTICE_LINK_USED: 'This notice was already answered: each of its links works once. To revoke the login, go to Options → Alternative Logins.',
+  LOGIN_NOTICE_NOT_SENT: 'A login notice could not be sent.',
   FORBIDDEN: 'You are not allowed to do that.',
   NOT_FOUND: 'Not found.',
   INTERNAL: 'Something went wrong on our side. Please try again.',

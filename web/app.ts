@@ -23,6 +23,7 @@ import { createDemoPhoneRoutes } from './routes/demo-phone.js';
 import { isLoopbackHost } from '../src/config.js';
 import { createHealthRoutes } from './routes/health.js';
 import { createLoginRoutes } from './routes/login.js';
+import { createLoginNoticeRoutes } from './routes/login-notice.js';
 import { createStorePool } from './mail/store-pool.js';
 import { createMailRoutes } from './routes/mail/index.js';
 import { createMetricsRoutes } from './routes/metrics.js';
@@ -67,6 +68,8 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
 
   app.use('*', loadSession(policy));
   app.use('*', originGuard(ctx.config, ['/webhooks/twilio/status']));
+  // Answer links of login notices work with or without a session (src/notices/answer.ts).
+  app.route('/', createLoginNoticeRoutes());
   app.use('*', requireChosenPassword());
   app.get('/', (c) => c.redirect(c.get('viewer') ? '/mail' : '/login', 303));
   // Sign-out closes the session's store connection too (after the logout route accepted the form).

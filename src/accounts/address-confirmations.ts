@@ -16,13 +16,10 @@ import { addressConfirmations, personalities, provenAddresses } from '../db/sche
 import { PosternError } from '../errors.js';
 import { relayMessage } from '../submission/relay.js';
 import { outgoingMta } from '../submission/submit-message.js';
+import { systemSender } from '../submission/system-mail.js';
 import { isProvenFor, proveAddress } from './address-proofs.js';
 import { normalizeAddress } from './addresses.js';
 
-/** RFC 3834-style sender of mail the system writes itself. */
-function systemSender(ctx: AppContext): string {
-  return `no-reply@${new URL(ctx.config.PUBLIC_URL).hostname}`;
-}
 
 const LINK_LIFETIME = sql`interval '24 hours'`;
 /** Someone pressing "send again" repeatedly must not turn Postern into a mail bomb. */

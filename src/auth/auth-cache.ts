@@ -132,9 +132,15 @@ export function getAuthCache(ctx: Pick<AppContext, 'database'>): AuthCache {
   return cache;
 }
 
-/** The cache key of a request: never the secret, only a keyed hash of it. */
+/**
+ * The cache key of a request: never the secret, only a keyed hash of it. The client's name is part of it,
+ * so an app password used from a program it was not seen with is decided (and its owner notified, see
+ * src/notices/) instead of answered from the cache.
+ */
 export function authCacheKey(ctx: Pick<AppContext, 'secretKey'>, req: AuthRequest, username: string): string {
-  return keyedHash(ctx.secretKey, 'auth-cache', req.service, req.ip, username, req.secret);
+  // eslint-disable-next-line no-control-regex
+  const client = (req.client ?? '').replace(/\u0000/g, '');
+  return keyedHash(ctx.secretKey, 'auth-cache', req.service, req.ip, client, username, req.secret);
 }
 
 /**

@@ -77,7 +77,7 @@ async function decideLogin(ctx: AppContext, req: AuthRequest): Promise<AuthResul
 
   const queue = getVerifyQueue(ctx);
   if (queue.full(req.ip)) return { ok: false, reason: 'busy' };
-  const attempt: Attempt = { username, service: req.service, ip: req.ip };
+  const attempt: Attempt = { username, service: req.service, ip: req.ip, ...(req.client ? { client: req.client } : {}) };
   const user = username && username.length <= 64 ? await findLoginUser(ctx, { username }) : null;
   const knownAddress = await isKnownAddress(ctx, user?.id ?? null, req.ip);
   // A place in the verification queue first: when it is full nothing is counted or verified.

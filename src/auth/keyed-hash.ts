@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 
-export type KeyedHashPurpose = 'app-password' | 'otp-code' | 'sms-code' | 'auth-cache' | 'address-confirmation';
+export type KeyedHashPurpose = 'app-password' | 'otp-code' | 'sms-code' | 'auth-cache' | 'address-confirmation' | 'login-notice' | 'login-notice-link';
 
 /** Hex HMAC-SHA-256(key, purpose NUL part1 NUL part2 …). Parts must not contain NUL (secrets never do). */
 export function keyedHash(key: Buffer, purpose: KeyedHashPurpose, ...parts: Array<string | number>): string {

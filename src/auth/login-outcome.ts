@@ -9,6 +9,7 @@ import type { User } from '../accounts/users.js';
 import { audit } from '../audit.js';
 import type { AppContext } from '../context.js';
 import { altLogins, groupMembers, users, type Service } from '../db/schema.js';
+import { noteLoginUse } from '../notices/queue.js';
 import { recordFailure, recordSuccess, type Reservation } from './throttle.js';
 import type { AuthMethod, AuthSuccess } from './types.js';
 
@@ -17,6 +18,8 @@ export interface Attempt {
   username: string;
   service: Service;
   ip: string;
+  /** The client as it named itself (AuthRequest.client), for the login notice. */
+  client?: string;
   /** Set when the attempt was counted before verification (throttle.ts): it is then not counted again. */
   reservation?: Reservation;
 }
@@ -70,6 +73,8 @@ export async function recordLoginSuccess(
       details: { method, loginId: login?.id ?? null, restricted },
     }),
   ]);
+  // The owner hears of alternative logins by mail (src/notices/); queued after this returns, never awaited.
+  if (login) noteLoginUse(ctx, { userId: who.userId, loginId: login.id, method, service: attempt.service, ip: attempt.ip, client: attempt.client });
   return { ok: true, userId: who.userId, username: who.username, upstreamUser: who.upstreamUser, loginId: login?.id ?? null, method, restricted };
 }
 

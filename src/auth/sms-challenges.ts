@@ -181,11 +181,11 @@ async function findAltLoginRow(ctx: AppContext, loginId: number) {
  */
 export async function verifySmsChallenge(
   ctx: AppContext,
-  input: { challengeId: number; code: string; ip: string; service: Service },
+  input: { challengeId: number; code: string; ip: string; service: Service; client?: string },
 ): Promise<AuthResult> {
   const [challenge] = await ctx.db.select().from(smsChallenges).where(eq(smsChallenges.id, input.challengeId));
   const found = challenge ? await loadLoginAndUser(ctx, challenge.loginId) : null;
-  const attempt = { username: found?.user.username ?? '', service: input.service, ip: input.ip };
+  const attempt = { username: found?.user.username ?? '', service: input.service, ip: input.ip, client: input.client };
   const verdict = await checkThrottle(ctx, { ...attempt, userId: found?.user.id ?? null });
   if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
   const consumed = challenge ? await tryChallengeCode(ctx, { challengeId: challenge.id }, input.code) : null;

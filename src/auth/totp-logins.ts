@@ -66,11 +66,11 @@ export async function useTotpCode(
  */
 export async function verifyTotpStep(
   ctx: AppContext,
-  input: { loginId: number; lastStep: number | null; code: string; ip: string; service: Service },
+  input: { loginId: number; lastStep: number | null; code: string; ip: string; service: Service; client?: string },
 ): Promise<AuthResult> {
   const [login] = await ctx.db.select().from(altLogins).where(eq(altLogins.id, input.loginId));
   const user = login ? await findLoginUser(ctx, { id: login.userId }) : null;
-  const attempt = { username: user?.username ?? '', service: input.service, ip: input.ip };
+  const attempt = { username: user?.username ?? '', service: input.service, ip: input.ip, client: input.client };
   const verdict = await checkThrottle(ctx, { ...attempt, userId: user?.id ?? null });
   if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
   const usable = login && user && !user.disabled && !login.revokedAt && login.services.includes(input.service);

@@ -14,6 +14,11 @@ export interface AuthRequest {
   service: Service;
   /** Client address, for throttling and the audit log. */
   ip: string;
+  /**
+   * The client, shortened, for login notices and the session list: the IMAP ID name/version in the
+   * gateway, the browser from User-Agent on the web ("Chrome 131 on Linux"). Never trusted for anything.
+   */
+  client?: string;
   /** Web only: the 1-hour SMS window this browser opened (signed cookie), so no new SMS is sent in it. */
   smsWindowId?: number;
 }

@@ -414,3 +414,66 @@ export const liveSessions = pgTable(
   },
   (t) => [index('live_sessions_user_idx').on(t.userId), index('live_sessions_instance_idx').on(t.instanceId)],
 );
+
+/**
+ * Login notices (src/notices/): one row per use of an alternative login the owner is to hear of. A use
+ * waits here (notice_id null) until a notice reports it; at most one notice per login per hour, so the
+ * uses in between are summarised by the next one.
+ */
+export const loginNoticeUses = pgTable(
+  'login_notice_uses',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    loginId: integer('login_id').notNull().references(() => altLogins.id, { onDelete: 'cascade' }),
+    method: text('method').notNull(),
+    service: text('service').notNull(),
+    ip: text('ip'),
+    /** IMAP ID name/version or the browser, shortened ("Chrome 131 on Linux"). */
+    client: text('client'),
+    at: tstz('at').notNull(),
+    noticeId: bigint('notice_id', { mode: 'number' }).references(() => loginNotices.id, { onDelete: 'set null' }),
+  },
+  (t) => [index('login_notice_uses_login_idx').on(t.loginId, t.noticeId)],
+);
+
+/**
+ * A notice mailed about a login's use(s). Its two links ("This was me", "This wasn't me") are signed and
+ * share one random nonce, of which only the keyed hash is stored; answering either uses the notice up.
+ */
+export const loginNotices = pgTable(
+  'login_notices',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    userId: integer('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    loginId: integer('login_id').notNull().references(() => altLogins.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull().unique(),
+    createdAt: tstz('created_at').notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    /** When the outgoing MTA took the mail; null while sending or when it failed (logged, coded). */
+    sentAt: tstz('sent_at'),
+    answeredAt: tstz('answered_at'),
+    answer: text('answer', { enum: ['mine', 'revoke'] }),
+  },
+  (t) => [index('login_notices_login_idx').on(t.loginId, t.createdAt)],
+);
+
+/** Which login kinds a user does not want notices for (Options → Security). No row: every kind notifies. */
+export const loginNoticeSettings = pgTable('login_notice_settings', {
+  userId: integer('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  /** Kinds turned off (login kinds, and 'recovery' for a recovery list): a new kind is on by default. */
+  mutedKinds: text('muted_kinds').array().notNull().default(sql`'{}'::text[]`),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** App passwords: the (address, client) pairs each has been used from, so only a new pair is notified. */
+export const loginSeenClients = pgTable(
+  'login_seen_clients',
+  {
+    loginId: integer('login_id').notNull().references(() => altLogins.id, { onDelete: 'cascade' }),
+    ip: text('ip').notNull(),
+    client: text('client').notNull(),
+    firstSeenAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.loginId, t.ip, t.client] })],
+);

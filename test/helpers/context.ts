@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createContext, type AppContext } from '../../src/context.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { settleLoginNotices } from '../../src/notices/index.js';
 
 export interface TestContext extends AppContext {
   testDb: TestDatabase;
@@ -46,6 +47,8 @@ export async function createTestContext(
     ...ctx,
     testDb,
     async close() {
+      // Login notices run after the login answered: let them finish before the database goes.
+      await settleLoginNotices(ctx);
       await ctx.liveSessions.close();
       await testDb.drop();
       fs.rmSync(config.DATA_DIR, { recursive: true, force: true });

@@ -34,6 +34,7 @@ import { refuse } from '../refusal.js';
 import { clearTotpPendingCookie, readTotpPendingCookie, writeTotpPendingCookie } from '../totp-cookie.js';
 import { CodePage, LoginPage } from '../views/login-views.js';
 import { TotpCodePage } from '../views/totp-views.js';
+import { shortUserAgent } from '../user-agent.js';
 import { formatDuration } from '../views/ui.js';
 
 const FAILED = 'Wrong username or password.';
@@ -45,6 +46,12 @@ const FAILED_CODE = `${FAILED} A code from a one-time list can be used once (a c
 
 function throttledText(seconds: number): string {
   return `Too many failed attempts. Try again in ${formatDuration(seconds)}.`;
+}
+
+/** The browser, shortened, for the login notice (AuthRequest.client). */
+function clientOf(c: Context<WebEnv>): { client?: string } {
+  const client = shortUserAgent(c.req.header('user-agent'));
+  return client ? { client } : {};
 }
 
 export function createLoginRoutes(policy: CookiePolicy) {
@@ -100,6 +107,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       secret: password,
       service: 'web',
       ip: c.get('ip'),
+      ...clientOf(c),
       ...(smsWindow ? { smsWindowId: smsWindow.challengeId } : {}),
     });
     if (result.ok) return startSession(c, result);
@@ -151,7 +159,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       return c.redirect('/login?code-expired=1', 303);
     }
     const code = field(await readForm(c), 'code', 32);
-    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web' });
+    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web', ...clientOf(c) });
     if (result.ok) return startSession(c, result);
     const challenge = await getSmsChallenge(ctx, pending.challengeId);
     if (!challenge || challenge.status !== 'pending') {
@@ -198,7 +206,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
     }
     const code = field(await readForm(c), 'code', 32);
     const lastStep = pending.lastStep < 0 ? null : pending.lastStep;
-    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web' });
+    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web', ...clientOf(c) });
     if (result.ok) return startSession(c, result);
     if (result.reason === 'throttled') {
       c.header('Retry-After', String(result.retryAfterSeconds));

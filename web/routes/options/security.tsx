@@ -15,9 +15,12 @@ import { endOtherOwnSessions, endOwnLiveSession, endOwnWebSession, listSessions,
 import { refuse } from '../../refusal.js';
 import type { AuthMethod } from '../../../src/auth/types.js';
 import type { Viewer, WebEnv } from '../../env.js';
-import { viewerOf } from '../../middleware/session.js';
 import { Page } from '../../views/layout.js';
-import { Notice, PostButton, Time } from '../../views/ui.js';
+import { CsrfField, Notice, PostButton, Time } from '../../views/ui.js';
+import { canUseOptions } from '../../middleware/access.js';
+import { readForm, requireStepUp, viewerOf } from '../../middleware/session.js';
+import { NOTICE_KINDS, NOTICE_KIND_NAMES, noticeKindsOf, setNoticeKinds, verifiedDefaultAddress, type NoticeKind } from '../../../src/notices/index.js';
+import { shortUserAgent } from '../../user-agent.js';
 
 const METHOD_NAMES: Record<AuthMethod, string> = {
   main: 'Main password',
@@ -32,12 +35,8 @@ function methodName(m: unknown): string {
   return typeof m === 'string' && m in METHOD_NAMES ? METHOD_NAMES[m as AuthMethod] : '—';
 }
 
-/** "Firefox on Linux"-ish without a parser: enough to recognise one's own devices. */
 function browserName(ua: string | null): string {
-  if (!ua) return 'Unknown browser';
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
-  const os = /Windows/.test(ua) ? 'Windows' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Mac OS/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
-  return os ? `${browser} on ${os}` : browser;
+  return shortUserAgent(ua) ?? 'Unknown browser';
 }
 
 /** One row of "Live sessions": a browser (web-session row) or an IMAP/SMTP connection (live registry). */
@@ -89,7 +88,42 @@ function sessionRows(web: ActiveSessionSummary[], live: LiveSessionSummary[], la
   return rows.sort((a, b) => b.lastActiveAt.getTime() - a.lastActiveAt.getTime());
 }
 
-function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: SessionRow[]; ok?: string | null }) {
+/** Options → Security, "Login notices": which logins mail the owner when used (src/notices/). */
+function NoticeSettings(p: { viewer: Viewer; kinds: Set<NoticeKind>; address: string | null }) {
+  const s = p.viewer.session;
+  const mayChange = canUseOptions(s);
+  return (
+    <>
+      <h2>Login notices</h2>
+      <p>
+        When one of these logins is used, Postern mails{' '}
+        {p.address ? <strong>{p.address}</strong> : 'your default address'} with the time, address and program, and links to revoke the login if it was
+        not you. At most one mail per login per hour; the next one lists the uses in between.
+      </p>
+      {p.address ? null : <Notice kind="warn">Your default personality has no verified address, so no notice can be sent. Verify one under Options → Personalities.</Notice>}
+      {mayChange ? null : <Notice kind="info">{s.restricted ? NOTICE_REFUSAL.text : 'Only a session opened with your main password can change which logins notify.'}</Notice>}
+      <form method="post" action="/options/security/notices">
+        <CsrfField token={s.csrfToken} />
+        <fieldset class="checks">
+          <legend class="visually-hidden">Logins that notify</legend>
+          {NOTICE_KINDS.map((k) => (
+            <label>
+              <input type="checkbox" name="kind" value={k} checked={p.kinds.has(k)} disabled={!mayChange} />
+              {NOTICE_KIND_NAMES[k]}
+            </label>
+          ))}
+        </fieldset>
+        {mayChange ? (
+          <button type="submit" class="button">
+            Save login notices
+          </button>
+        ) : null}
+      </form>
+    </>
+  );
+}
+
+function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: SessionRow[]; kinds: Set<NoticeKind>; address: string | null; ok?: string | null }) {
   const me = p.viewer.session;
   const mayEnd = !me.restricted;
   const endAction = (r: SessionRow) => (r.kind === 'web' ? `/options/security/sessions/${r.id}/revoke` : `/options/security/sessions/live/${r.id}/end`);
@@ -157,6 +191,8 @@ function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: Sessi
         </div>
       ) : null}
 
+      <NoticeSettings viewer={p.viewer} kinds={p.kinds} address={p.address} />
+
       <h2>Recent logins</h2>
       <table>
         <thead>
@@ -191,7 +227,29 @@ function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: Sessi
 /** Restricted sessions see the list but end nothing: the shared rule (src/restricted/rules.ts) says so. */
 const END_REFUSAL = restrictedRefusal({ kind: 'end-sessions' })!;
 
-/** A restricted session posting anyway (a forged form): 403, audited under the rule's reason. */
+const NOTICE_REFUSAL = restrictedRefusal({ kind: 'change-settings' })!;
+
+/** Who may change which logins notify: see the /notices route. A forged post is 403, audited. */
+async function refuseNoticeChange(c: Context<WebEnv>, next: () => Promise<void>): Promise<void> {
+  const s = viewerOf(c).session;
+  if (canUseOptions(s)) return next();
+  if (s.restricted) {
+    await refuse(c, 403, NOTICE_REFUSAL.reason as `restricted.${string}`);
+    throw new HTTPException(403, { message: NOTICE_REFUSAL.reason, cause: { text: NOTICE_REFUSAL.text } });
+  }
+  throw await refuse(c, 403, 'alternate-login-session');
+}
+
+/**
+ * Ending sessions, the rule: restricted sessions may not (a restricted session takes nothing away, and
+ * a hijacker of a kiosk login must not be able to throw the owner out); every unrestricted session may,
+ * including one opened with an alternate login. Such a session can already read and delete all mail, so
+ * ending sessions gives it no new power over the mail, while it is exactly what an owner on a borrowed
+ * device (signed in with an alternate password) needs to throw out a thief. The owner can always sign in
+ * again with the main password, and a login they did not use is revoked from its notice.
+ *
+ * A restricted session posting anyway (a forged form): 403, audited under the rule's reason.
+ */
 async function refuseIfRestricted(c: Context<WebEnv>): Promise<void> {
   if (!viewerOf(c).session.restricted) return;
   await refuse(c, 403, END_REFUSAL.reason as `restricted.${string}`);
@@ -212,14 +270,31 @@ export function createSecurityRoutes() {
     const viewer = viewerOf(c);
     const userId = viewer.session.userId;
     // Only the signed-in user's own sessions, whoever is looking (a group administrator sees only theirs).
-    const [logins, web, live, altLogins] = await Promise.all([
+    const [logins, web, live, altLogins, kinds, address] = await Promise.all([
       listAuditEvents(ctx.db, { userId, events: ['login.succeeded', 'login.failed'], limit: 25 }),
       listActiveWebSessions(ctx, userId),
       listSessions(ctx, userId),
       listAltLogins(ctx, userId, { includeRevoked: true }),
+      noticeKindsOf(ctx, userId),
+      verifiedDefaultAddress(ctx.db, userId),
     ]);
     const labels = new Map(altLogins.map((l) => [l.id, l.label]));
-    return c.html(<SecurityPage viewer={viewer} logins={logins} sessions={sessionRows(web, live, labels)} ok={endedNotice(c.req.query('ended'))} />);
+    const ok = c.req.query('notices') !== undefined ? 'Login notices saved.' : endedNotice(c.req.query('ended'));
+    return c.html(<SecurityPage viewer={viewer} logins={logins} sessions={sessionRows(web, live, labels)} kinds={kinds} address={address} ok={ok} />);
+  });
+
+  // Turning notices off hides an intruder's logins from the owner, so it is a settings change like any
+  // other under Options: restricted sessions never (the shared rule), alternate logins never (whoever
+  // learned one could silence the mail that would give them away), and the main password re-entered
+  // within 5 minutes (step-up).
+  app.post('/notices', refuseNoticeChange, requireStepUp(), async (c) => {
+    const ctx = c.get('ctx');
+    const s = viewerOf(c).session;
+    const form = await readForm(c);
+    const chosen = ([] as string[]).concat(form.kind ?? []).map((k) => k.slice(0, 20));
+    const on = await setNoticeKinds(ctx, s.userId, chosen);
+    await audit(ctx.db, { event: 'login.notice-settings-changed', userId: s.userId, ip: c.get('ip'), service: 'web', details: { on: [...on] } });
+    return c.redirect('/options/security?notices=saved', 303);
   });
 
   app.post('/sessions/revoke-others', async (c) => {
