@@ -30,6 +30,7 @@ import {
 } from '../cookies.js';
 import type { WebEnv } from '../env.js';
 import { field, readForm } from '../middleware/session.js';
+import { readKnownDevice, writeKnownDeviceCookie } from '../known-device.js';
 import { refuse } from '../refusal.js';
 import { clearTotpPendingCookie, readTotpPendingCookie, writeTotpPendingCookie } from '../totp-cookie.js';
 import { CodePage, LoginPage } from '../views/login-views.js';
@@ -65,6 +66,9 @@ export function createLoginRoutes(policy: CookiePolicy) {
       ...(who.validUntil ? { expiresAt: who.validUntil } : {}),
     });
     writeSessionCookie(c, policy, token);
+    // This browser is now the owner's known browser (the throttle's under-attack budget, known-device.ts).
+    // Not after a restricted login: a hijacker holding one must not gain an exemption for the main password.
+    if (!who.restricted) writeKnownDeviceCookie(c, policy, ctx.secretKey, who.userId);
     if (who.smsWindowId !== undefined && who.validUntil)
       writeSmsWindowCookie(c, policy, ctx.secretKey, { challengeId: who.smsWindowId, expiresAt: who.validUntil.getTime() });
     clearPendingCookie(c, policy);
@@ -100,6 +104,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       secret: password,
       service: 'web',
       ip: c.get('ip'),
+      knownDeviceUserId: readKnownDevice(c, policy, ctx.secretKey),
       ...(smsWindow ? { smsWindowId: smsWindow.challengeId } : {}),
     });
     if (result.ok) return startSession(c, result);
@@ -151,7 +156,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       return c.redirect('/login?code-expired=1', 303);
     }
     const code = field(await readForm(c), 'code', 32);
-    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web' });
+    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web', knownDeviceUserId: readKnownDevice(c, policy, ctx.secretKey) });
     if (result.ok) return startSession(c, result);
     const challenge = await getSmsChallenge(ctx, pending.challengeId);
     if (!challenge || challenge.status !== 'pending') {
@@ -198,7 +203,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
     }
     const code = field(await readForm(c), 'code', 32);
     const lastStep = pending.lastStep < 0 ? null : pending.lastStep;
-    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web' });
+    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web', knownDeviceUserId: readKnownDevice(c, policy, ctx.secretKey) });
     if (result.ok) return startSession(c, result);
     if (result.reason === 'throttled') {
       c.header('Retry-After', String(result.retryAfterSeconds));
