@@ -79,7 +79,9 @@ async function decideLogin(ctx: AppContext, req: AuthRequest): Promise<AuthResul
   if (queue.full(req.ip)) return { ok: false, reason: 'busy' };
   const attempt: Attempt = { username, service: req.service, ip: req.ip, ...(req.client ? { client: req.client } : {}) };
   const user = username && username.length <= 64 ? await findLoginUser(ctx, { username }) : null;
-  const knownAddress = await isKnownAddress(ctx, user?.id ?? null, req.ip);
+  // Always asked (also for unknown names and known browsers), so its time does not tell them apart.
+  const knownByAddress = await isKnownAddress(ctx, user?.id ?? null, req.ip);
+  const knownAddress = knownByAddress || (user !== null && req.knownDeviceUserId === user.id);
   // A place in the verification queue first: when it is full nothing is counted or verified.
   const ticket = queue.admit(req.ip, knownAddress);
   if (!ticket) return { ok: false, reason: 'busy' };

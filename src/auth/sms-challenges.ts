@@ -17,7 +17,7 @@ import { isPosternError, type ErrorCode } from '../errors.js';
 import { sendLoginCode } from '../sms/login-code.js';
 import { keyedHash, equalDigests } from './keyed-hash.js';
 import { findLoginUser, recordLoginFailure, recordLoginSuccess } from './login-outcome.js';
-import { checkThrottle } from './throttle.js';
+import { reserveUserAttempt } from './throttle.js';
 import type { AuthFailure, AuthResult } from './types.js';
 
 export const SMS_CODE_DIGITS = 6;
@@ -181,13 +181,16 @@ async function findAltLoginRow(ctx: AppContext, loginId: number) {
  */
 export async function verifySmsChallenge(
   ctx: AppContext,
-  input: { challengeId: number; code: string; ip: string; service: Service; client?: string },
+  input: { challengeId: number; code: string; ip: string; service: Service; knownDeviceUserId?: number | null; client?: string },
 ): Promise<AuthResult> {
   const [challenge] = await ctx.db.select().from(smsChallenges).where(eq(smsChallenges.id, input.challengeId));
   const found = challenge ? await loadLoginAndUser(ctx, challenge.loginId) : null;
-  const attempt = { username: found?.user.username ?? '', service: input.service, ip: input.ip, client: input.client };
-  const verdict = await checkThrottle(ctx, { ...attempt, userId: found?.user.id ?? null });
-  if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+  const userId = found?.user.id ?? null;
+  // Reserve, then settle (throttle.ts): counted before the code is checked, so concurrent wrong codes are
+  // throttled like sequential ones; the recording below settles the reservation.
+  const reserved = await reserveUserAttempt(ctx, { username: found?.user.username ?? '', ip: input.ip, userId, knownDevice: userId !== null && input.knownDeviceUserId === userId });
+  if (reserved.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: reserved.retryAfterSeconds };
+  const attempt = { username: found?.user.username ?? '', service: input.service, ip: input.ip, client: input.client, reservation: reserved.reservation };
   const consumed = challenge ? await tryChallengeCode(ctx, { challengeId: challenge.id }, input.code) : null;
   if (!consumed || !found) {
     await recordLoginFailure(ctx, attempt, found?.user ?? null, challenge ? 'sms-code-wrong' : 'sms-challenge-invalid', { method: 'sms', loginId: challenge?.loginId });

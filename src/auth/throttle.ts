@@ -195,9 +195,21 @@ export async function reserveAttempt(
 }
 
 /**
- * Read-only: whether a login attempt would be let through now. For fronts that verify without a
- * reservation (the web's step-up and password forms, SMS codes); `authenticate` uses reserveAttempt.
+ * reserveAttempt for fronts that know the user (the web's step-up, password and code forms): the attempt
+ * is counted before the secret or code is checked, judged as a known address when the account logged in
+ * from this address before, or when `knownDevice` (the owner's browser, web/known-device.ts). Settle it
+ * with recordFailure/recordLoginFailure (a wrong secret: the reservation stays), recordSuccess, or
+ * releaseReservation (right, and not a login).
  */
+export async function reserveUserAttempt(
+  ctx: AppContext,
+  attempt: { username: string; ip: string; userId: number | null; knownDevice?: boolean },
+): Promise<ReserveResult> {
+  const knownAddress = attempt.knownDevice === true || (await isKnownAddress(ctx, attempt.userId, attempt.ip));
+  return reserveAttempt(ctx, { username: attempt.username, ip: attempt.ip, knownAddress });
+}
+
+/** Read-only: whether a login attempt would be let through now (what the counters say; nothing is counted). */
 export async function checkThrottle(
   ctx: AppContext,
   attempt: { username: string; ip: string; userId: number | null },

@@ -12,7 +12,7 @@ import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { AppContext } from '../context.js';
 import { altLogins, type Service } from '../db/schema.js';
 import { findLoginUser, recordLoginFailure, recordLoginSuccess } from './login-outcome.js';
-import { checkThrottle } from './throttle.js';
+import { reserveUserAttempt } from './throttle.js';
 import { matchTotpStep } from './totp.js';
 import { unsealTotpSecret } from './totp-seal.js';
 import type { AuthResult } from './types.js';
@@ -66,13 +66,16 @@ export async function useTotpCode(
  */
 export async function verifyTotpStep(
   ctx: AppContext,
-  input: { loginId: number; lastStep: number | null; code: string; ip: string; service: Service; client?: string },
+  input: { loginId: number; lastStep: number | null; code: string; ip: string; service: Service; knownDeviceUserId?: number | null; client?: string },
 ): Promise<AuthResult> {
   const [login] = await ctx.db.select().from(altLogins).where(eq(altLogins.id, input.loginId));
   const user = login ? await findLoginUser(ctx, { id: login.userId }) : null;
-  const attempt = { username: user?.username ?? '', service: input.service, ip: input.ip, client: input.client };
-  const verdict = await checkThrottle(ctx, { ...attempt, userId: user?.id ?? null });
-  if (verdict.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: verdict.retryAfterSeconds };
+  const userId = user?.id ?? null;
+  // Reserve, then settle (throttle.ts): counted before the code is checked, so concurrent wrong codes are
+  // throttled like sequential ones; recordLoginFailure/recordLoginSuccess settle the reservation.
+  const reserved = await reserveUserAttempt(ctx, { username: user?.username ?? '', ip: input.ip, userId, knownDevice: userId !== null && input.knownDeviceUserId === userId });
+  if (reserved.blocked) return { ok: false, reason: 'throttled', retryAfterSeconds: reserved.retryAfterSeconds };
+  const attempt = { username: user?.username ?? '', service: input.service, ip: input.ip, client: input.client, reservation: reserved.reservation };
   const usable = login && user && !user.disabled && !login.revokedAt && login.services.includes(input.service);
   if (!login || !user || !usable || !(await useTotpCode(ctx, login, input.code, input.lastStep))) {
     const reason = !login || !user ? 'totp-login-invalid' : user.disabled ? 'disabled' : !usable ? 'service-not-allowed' : 'totp-code-wrong';

@@ -21,6 +21,11 @@ export interface AuthRequest {
   client?: string;
   /** Web only: the 1-hour SMS window this browser opened (signed cookie), so no new SMS is sent in it. */
   smsWindowId?: number;
+  /**
+   * Web only: the user this browser's signed known-device cookie names (web/known-device.ts). When it is
+   * the account logging in, the attempt is judged as from a known address (throttle.ts).
+   */
+  knownDeviceUserId?: number | null;
 }
 
 export interface AuthSuccess {

@@ -30,6 +30,7 @@ import {
 } from '../cookies.js';
 import type { WebEnv } from '../env.js';
 import { field, readForm } from '../middleware/session.js';
+import { readKnownDevice, writeKnownDeviceCookie } from '../known-device.js';
 import { refuse } from '../refusal.js';
 import { clearTotpPendingCookie, readTotpPendingCookie, writeTotpPendingCookie } from '../totp-cookie.js';
 import { CodePage, LoginPage } from '../views/login-views.js';
@@ -72,6 +73,9 @@ export function createLoginRoutes(policy: CookiePolicy) {
       ...(who.validUntil ? { expiresAt: who.validUntil } : {}),
     });
     writeSessionCookie(c, policy, token);
+    // This browser is now the owner's known browser (the throttle's under-attack budget, known-device.ts).
+    // Not after a restricted login: a hijacker holding one must not gain an exemption for the main password.
+    if (!who.restricted) writeKnownDeviceCookie(c, policy, ctx.secretKey, who.userId);
     if (who.smsWindowId !== undefined && who.validUntil)
       writeSmsWindowCookie(c, policy, ctx.secretKey, { challengeId: who.smsWindowId, expiresAt: who.validUntil.getTime() });
     clearPendingCookie(c, policy);
@@ -108,6 +112,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       service: 'web',
       ip: c.get('ip'),
       ...clientOf(c),
+      knownDeviceUserId: readKnownDevice(c, policy, ctx.secretKey),
       ...(smsWindow ? { smsWindowId: smsWindow.challengeId } : {}),
     });
     if (result.ok) return startSession(c, result);
@@ -159,7 +164,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
       return c.redirect('/login?code-expired=1', 303);
     }
     const code = field(await readForm(c), 'code', 32);
-    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web', ...clientOf(c) });
+    const result = await verifySmsChallenge(ctx, { challengeId: pending.challengeId, code, ip: c.get('ip'), service: 'web', knownDeviceUserId: readKnownDevice(c, policy, ctx.secretKey), ...clientOf(c) });
     if (result.ok) return startSession(c, result);
     const challenge = await getSmsChallenge(ctx, pending.challengeId);
     if (!challenge || challenge.status !== 'pending') {
@@ -206,7 +211,7 @@ export function createLoginRoutes(policy: CookiePolicy) {
     }
     const code = field(await readForm(c), 'code', 32);
     const lastStep = pending.lastStep < 0 ? null : pending.lastStep;
-    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web', ...clientOf(c) });
+    const result = await verifyTotpStep(ctx, { loginId: pending.loginId, lastStep, code, ip: c.get('ip'), service: 'web', knownDeviceUserId: readKnownDevice(c, policy, ctx.secretKey), ...clientOf(c) });
     if (result.ok) return startSession(c, result);
     if (result.reason === 'throttled') {
       c.header('Retry-After', String(result.retryAfterSeconds));

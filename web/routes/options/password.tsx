@@ -8,7 +8,8 @@
 import { Hono } from 'hono';
 import { changePassword } from '../../../src/accounts/users.js';
 import { audit } from '../../../src/audit.js';
-import { checkThrottle, recordFailure } from '../../../src/auth/throttle.js';
+import { recordFailure, releaseReservation, reserveUserAttempt } from '../../../src/auth/throttle.js';
+import { isKnownDeviceOf } from '../../known-device.js';
 import { isPosternError } from '../../../src/errors.js';
 import type { CookiePolicy } from '../../cookies.js';
 import type { WebEnv } from '../../env.js';
@@ -35,27 +36,31 @@ export function createPasswordRoutes(policy: CookiePolicy) {
     const mismatch = confirmationError(password, field(form, 'confirm', 2048));
     if (mismatch) return c.html(<ChangePasswordPage viewer={viewer} errors={{ confirm: mismatch }} />, 422);
 
-    const attempt = { username: s.username, ip: c.get('ip') };
-    const verdict = await checkThrottle(ctx, { ...attempt, userId: s.userId });
-    if (verdict.blocked) {
-      c.header('Retry-After', String(verdict.retryAfterSeconds));
-      const error = `Too many failed attempts. Try again in ${formatDuration(verdict.retryAfterSeconds)}.`;
+    // Reserve, then settle (throttle.ts): counted before the current password is checked.
+    const reserved = await reserveUserAttempt(ctx, { username: s.username, ip: c.get('ip'), userId: s.userId, knownDevice: isKnownDeviceOf(c, policy, ctx.secretKey, s.userId) });
+    if (reserved.blocked) {
+      c.header('Retry-After', String(reserved.retryAfterSeconds));
+      const error = `Too many failed attempts. Try again in ${formatDuration(reserved.retryAfterSeconds)}.`;
       return c.html(<ChangePasswordPage viewer={viewer} errors={{ form: error }} />, 429);
     }
+    const attempt = { username: s.username, ip: c.get('ip'), reservation: reserved.reservation };
     try {
       await changePassword(ctx, { userId: s.userId, currentPassword: current, newPassword: password, keepWebSessionId: s.id });
     } catch (e) {
-      if (!isPosternError(e)) throw e;
-      if (e.code === 'PASSWORD_INCORRECT') {
+      if (isPosternError(e) && e.code === 'PASSWORD_INCORRECT') {
         await recordFailure(ctx, attempt);
         await audit(ctx.db, { event: 'login.failed', userId: s.userId, ip: c.get('ip'), service: 'web', details: { reason: 'password-change-wrong', method: 'main' } });
         return c.html(<ChangePasswordPage viewer={viewer} errors={{ current: e.userMessage }} />, 401);
       }
+      // Not a wrong guess (a new password refused, or a fault): the count goes back.
+      await releaseReservation(ctx, reserved.reservation);
+      if (!isPosternError(e)) throw e;
       if (e.code === 'PASSWORD_TOO_SHORT' || e.code === 'INVALID_INPUT') {
         return c.html(<ChangePasswordPage viewer={viewer} errors={{ password: e.userMessage }} />, 422);
       }
       throw e;
     }
+    await releaseReservation(ctx, reserved.reservation);
     await renewSessionsAfterPasswordChange(c, policy);
     return c.redirect('/options/password?changed=1', 303);
   });

@@ -12,7 +12,8 @@ import { Hono, type Context } from 'hono';
 import { verifyMainPassword } from '../../../src/accounts/users.js';
 import { audit } from '../../../src/audit.js';
 import { isPendingActionId, takePendingAction, type PendingAction } from '../../../src/auth/pending-actions.js';
-import { checkThrottle, recordFailure } from '../../../src/auth/throttle.js';
+import { recordFailure, releaseReservation, reserveUserAttempt } from '../../../src/auth/throttle.js';
+import { isKnownDeviceOf } from '../../known-device.js';
 import { rotateWebSession, validateWebSession } from '../../../src/auth/web-sessions.js';
 import { writeSessionCookie, type CookiePolicy } from '../../cookies.js';
 import type { WebEnv } from '../../env.js';
@@ -89,17 +90,29 @@ export function createStepUpRoutes(policy: CookiePolicy) {
     const form = await readForm(c);
     const next = safeNext(field(form, 'next', 100));
     const pending = pendingOf(field(form, 'pending', 64));
-    const attempt = { username: s.username, ip: c.get('ip') };
-    const verdict = await checkThrottle(ctx, { ...attempt, userId: s.userId });
-    if (verdict.blocked) {
-      const error = `Too many failed attempts. Try again in ${formatDuration(verdict.retryAfterSeconds)}.`;
+    // Reserve, then settle (throttle.ts): the guess is counted before the password is checked, so a burst
+    // of concurrent wrong submissions is throttled exactly like the same submissions one after another.
+    const reserved = await reserveUserAttempt(ctx, { username: s.username, ip: c.get('ip'), userId: s.userId, knownDevice: isKnownDeviceOf(c, policy, ctx.secretKey, s.userId) });
+    if (reserved.blocked) {
+      c.header('Retry-After', String(reserved.retryAfterSeconds));
+      const error = `Too many failed attempts. Try again in ${formatDuration(reserved.retryAfterSeconds)}.`;
       return c.html(<ConfirmPage viewer={viewer} next={next} pending={pending} error={error} />, 429);
     }
-    if (!(await verifyMainPassword(ctx, s.userId, field(form, 'password', 1024)))) {
+    const attempt = { username: s.username, ip: c.get('ip'), reservation: reserved.reservation };
+    let right: boolean;
+    try {
+      right = await verifyMainPassword(ctx, s.userId, field(form, 'password', 1024));
+    } catch (e) {
+      await releaseReservation(ctx, reserved.reservation);
+      throw e;
+    }
+    if (!right) {
       await recordFailure(ctx, attempt);
       await audit(ctx.db, { event: 'login.failed', userId: s.userId, ip: c.get('ip'), service: 'web', details: { reason: 'step-up-wrong', method: 'main' } });
       return c.html(<ConfirmPage viewer={viewer} next={next} pending={pending} error="That is not your main password." />, 401);
     }
+    // The right password is not a guess: its count goes back.
+    await releaseReservation(ctx, reserved.reservation);
     // Taken before the rotation: the waiting change belongs to the session id that sent it.
     const action = pending ? await takePendingAction(ctx, { id: pending, sessionId: s.id, userId: s.userId }) : null;
     const { token } = await rotateWebSession(ctx, s, { ip: c.get('ip'), userAgent: c.req.header('user-agent'), reauthenticated: true });
