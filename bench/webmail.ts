@@ -13,7 +13,9 @@
  * connection (web RSS growth per session).
  *
  * Environment: BENCH_MESSAGES (10000), BENCH_N (30 samples a measurement), BENCH_SESSIONS (200),
- * BENCH_ONLY (comma-separated subset of: postern,floor,roundcube,big,sessions).
+ * BENCH_ONLY (comma-separated subset of: postern,floor,roundcube,big,sessions), BENCH_PG (a PostgreSQL
+ * server URL, e.g. postgres://postgres@127.0.0.1:5432/postgres: Postern runs on a database the bench
+ * creates there and drops afterwards; without it, on PGlite in the work folder).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,6 +44,8 @@ const bin = path.resolve(import.meta.dirname, '../bin/postern.js');
 const USER = 'alice';
 const STORE_PASSWORD = 'secret';
 /** One message's subject (populate.py numbers them from 0), matched by no other. */
+const BENCH_PG = process.env.BENCH_PG ?? '';
+const BENCH_DB = `postern_webmail_bench_${process.pid}`;
 const SEARCH_SUBJECT = `message ${Math.floor(MESSAGES / 2) + 1}`;
 
 function freePort(): Promise<number> {
@@ -163,6 +167,7 @@ async function main() {
     } catch {
       /* not started */
     }
+    if (BENCH_PG) execFileSync('psql', [BENCH_PG, '-qc', `DROP DATABASE IF EXISTS ${BENCH_DB}`]);
     try {
       execFileSync('doveadm', ['-c', path.join(dovecotDir, 'dovecot.conf'), 'stop']);
     } catch {
@@ -197,7 +202,7 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: path.join(work, 'data'),
-    DATABASE_URL: '',
+    DATABASE_URL: BENCH_PG ? Object.assign(new URL(BENCH_PG), { pathname: `/${BENCH_DB}` }).toString() : '',
     WEB_PORT: String(webPort),
     PUBLIC_URL: `http://127.0.0.1:${webPort}`,
     IMAP_PORT: '0',
@@ -209,6 +214,11 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
     UPSTREAM_RESTRICTED_MASTER_USER: 'gwr',
     UPSTREAM_RESTRICTED_MASTER_PASSWORD: 'gwrsecret',
   };
+  if (BENCH_PG) {
+    execFileSync('psql', [BENCH_PG, '-qc', `DROP DATABASE IF EXISTS ${BENCH_DB}`]);
+    execFileSync('psql', [BENCH_PG, '-qc', `CREATE DATABASE ${BENCH_DB}`]);
+    execFileSync(process.execPath, [bin, 'migrate'], { env, stdio: 'inherit' });
+  }
   const webPassword = 'bench web password 1';
   execFileSync(process.execPath, [bin, 'user', 'add', USER, '--password-stdin'], { env, input: webPassword });
   const child = spawn(process.execPath, [...NODE_ARGS, bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -328,7 +338,7 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
 
   const f = (t?: Timing) => (t ? `${t.p50.toFixed(1)} / ${t.p95.toFixed(1)}` : '—');
   const ratio = (a?: Timing, b?: Timing) => (a && b ? (a.p50 / b.p50).toFixed(2) : '—');
-  console.log(`\n${MESSAGES} messages in INBOX, ${N} samples each, load ${os.loadavg()[0]!.toFixed(1)}; ms, p50 / p95`);
+  console.log(`\n${MESSAGES} messages in INBOX, ${N} samples each, Postern on ${BENCH_PG ? 'PostgreSQL' : 'PGlite'}, load ${os.loadavg()[0]!.toFixed(1)}; ms, p50 / p95`);
   console.log('\n| request | Postern | Roundcube | imapflow floor | Postern ÷ Roundcube (≤ 0.5) | Postern ÷ floor (≤ 1.5) |\n|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.what} | ${f(r.postern)} | ${f(r.roundcube)} | ${f(r.floor)} | ${ratio(r.postern, r.roundcube)} | ${ratio(r.postern, r.floor)} |`);
   if (extra.length) console.log(`\n| measurement | Postern | bound |\n|---|---|---|\n${extra.join('\n')}`);
