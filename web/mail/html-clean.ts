@@ -1,11 +1,12 @@
 /**
  * Washing an HTML part (after Roundcube's rcube_washtml): an allow-list of tags and attributes through
- * sanitize-html, nothing executable (no scripts, handlers, forms, frames, <base>, <meta>, <style>, external
- * CSS), no javascript:/data: URLs from the message. Remote images are dropped until the user asks for them
+ * sanitize-html, nothing executable (no scripts, handlers, forms, frames, <base>, <meta>, external CSS), no
+ * javascript:/data: URLs from the message; <style> blocks are kept aside and washed by style-clean.ts. Remote images are dropped until the user asks for them
  * for this message; links go through our leave page, which drops the Referer. The result is still shown in
  * a sandboxed frame with its own CSP (web/routes/mail/message-parts.ts), so a sanitizer miss runs nothing.
  */
 import sanitizeHtml from 'sanitize-html';
+import { cleanStyleSheet, styleBlocks } from './style-clean.js';
 
 export interface CleanOptions {
   showImages: boolean;
@@ -17,6 +18,8 @@ export interface CleanOptions {
 
 export interface CleanHtml {
   html: string;
+  /** The message's <style> blocks, washed and scoped to #postern-message (web/mail/style-clean.ts). */
+  css: string;
   /** Remote images removed because the user has not allowed them for this message. */
   blockedImages: number;
 }
@@ -26,7 +29,8 @@ const TAGS = [
   'img', 'font', 'center', 'u', 's', 'strike', 'big', 'small', 'sub', 'sup', 'hr',
 ];
 
-const COMMON_ATTRIBUTES = ['style', 'align', 'valign', 'width', 'height', 'bgcolor', 'color', 'dir', 'title', 'lang', 'border', 'cellpadding', 'cellspacing', 'colspan', 'rowspan', 'face', 'size'];
+// class: what the message's own (washed) <style> rules select on.
+const COMMON_ATTRIBUTES = ['class', 'style', 'align', 'valign', 'width', 'height', 'bgcolor', 'color', 'dir', 'title', 'lang', 'border', 'cellpadding', 'cellspacing', 'colspan', 'rowspan', 'face', 'size'];
 
 /** CSS that fetches or runs something: url() (remote images, fonts), expression(), @import, behaviours. */
 const ACTIVE_CSS = /url\s*\(|expression\s*\(|@import|behavior\s*:|-moz-binding|javascript:/i;
@@ -75,5 +79,5 @@ export function cleanHtml(dirty: string, options: CleanOptions): CleanHtml {
       },
     },
   });
-  return { html, blockedImages };
+  return { html, blockedImages, css: cleanStyleSheet(styleBlocks(dirty)) };
 }

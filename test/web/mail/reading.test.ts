@@ -45,10 +45,24 @@ describe('Reading hostile HTML', () => {
       expect(csp).not.toMatch(/script-src|https?:/);
       const body = await f.text();
       expect(body).toContain('visible text');
-      expect(body).not.toMatch(/<script|<style|<meta http|<base|<form|<iframe|<object|<embed|<svg|\son\w+=|javascript:|data:text|url\(/i);
+      expect(body).not.toMatch(/<script|<meta http|<base|<form|<iframe|<object|<embed|<svg|\son\w+=|javascript:|data:text|url\(/i);
+      // A <style> of ours may carry the message's washed CSS: never anything that fetches or runs.
+      expect(body).not.toMatch(/@import|@font-face|expression\(|behavior:|-moz-binding/i);
       expect(body).not.toContain(REMOTE);
     });
   }
+
+  it('keeps a newsletter’s safe <style> rules, scoped to the message, without url(), @import or expression()', async () => {
+    const css = '@import url(REMOTE/i.css); body { margin: 0; color: #333 } .cta { color: white; background: #06c; background-image: url(REMOTE/bg.png) } @media (max-width: 600px) { .col { width: 100% } } p { width: expression(alert(1)) }';
+    const raw = `From: news@example.test\r\nSubject: Newsletter\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><head><style>${css.replaceAll('REMOTE', REMOTE)}</style></head><body><p class="cta">visible text</p></body></html>\r\n`;
+    const body = await (await c.get(frame(await append(raw)))).text();
+    expect(body).toMatch(/<div id="postern-message"><p class="cta">visible text<\/p>\s*<\/div>/);
+    const style = /<style>([\s\S]*)<\/style>/.exec(body)![1]!;
+    expect(style).toContain('#postern-message { margin: 0; color: #333 }');
+    expect(style).toContain('#postern-message .cta { color: white; background: #06c }');
+    expect(style).toContain('@media (max-width: 600px) { #postern-message .col { width: 100% } }');
+    expect(style).not.toMatch(/url\(|@import|expression|REMOTE|127\.0\.0\.1/i);
+  });
 
   it('shows remote images only after “Show images”, for that message', async () => {
     const uid = await append(HOSTILE_HTML.find((m) => m.name === 'remote image')!.raw(REMOTE));

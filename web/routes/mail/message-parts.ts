@@ -12,6 +12,7 @@ import { Hono, type Context } from 'hono';
 import type { ImapFlow } from 'imapflow';
 import type { WebEnv } from '../../env.js';
 import { cleanHtml, type CleanHtml } from '../../mail/html-clean.js';
+import { MESSAGE_ROOT_ID } from '../../mail/style-clean.js';
 import { leaveUrl, verifiedDestination } from '../../mail/leave-link.js';
 import { inlineImages, MessageGoneError, openMessage } from '../../mail/message-read.js';
 import { analyseStructure } from '../../mail/mime-parts.js';
@@ -81,11 +82,11 @@ export function createMessagePartRoutes(pool: StorePool) {
       const m = await openMessage(client, folder, uid, { markSeen: false });
       return { m, images: await inlineImages(client, folder, uid, m.parts.attachments) };
     });
-    const { html } = cleanMessageHtml(m.html ?? '', images, showImages, (href) => leaveUrl(ctx.secretKey, href));
+    const { html, css } = cleanMessageHtml(m.html ?? '', images, showImages, (href) => leaveUrl(ctx.secretKey, href));
     c.header('Content-Security-Policy', frameCsp(showImages));
     c.header('X-Frame-Options', 'SAMEORIGIN');
     c.header('Referrer-Policy', 'no-referrer');
-    return c.html(`<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"></head><body>${html}</body></html>`);
+    return c.html(`<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">${css ? `<style>${css}</style>` : ''}</head><body><div id="${MESSAGE_ROOT_ID}">${html}</div></body></html>`);
   });
 
   app.get('/message/part', async (c) => {
