@@ -14,7 +14,7 @@ import { authenticate } from '../../src/auth/authenticate.js';
 import { createUser } from '../../src/accounts/users.js';
 import { listAuditEvents } from '../../src/audit.js';
 import { loginNotices, loginNoticeUses } from '../../src/db/schema.js';
-import { settleLoginNotices } from '../../src/notices/index.js';
+import { sendDueNotices, settleLoginNotices } from '../../src/notices/index.js';
 import { startDevMta, type DevMta } from '../../src/upstream/dev-mta.js';
 import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { storeClient } from '../helpers/mailstore.js';
@@ -309,5 +309,23 @@ describe('login notices', () => {
     }
     expect(errors).toEqual([expect.objectContaining({ code: 'LOGIN_NOTICE_NOT_SENT', userId: u.id, reason: 'SEND_UPSTREAM_DOWN' })]);
     expect(await listAuditEvents(h.ctx.db, { userId: u.id, events: ['login.notice-sent'] })).toEqual([]);
+  });
+
+  it('a recovery list says so; uses that waited out the hour go out from the sweep without a new use', async () => {
+    const u = await newUser('nrec');
+    const { login, codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 3, label: 'Lost phone list', recovery: true });
+    await new WebClient(h).login(u.username, codes[0]!.code);
+    const [first] = await waitForMail(u.username, 1);
+    expect(decoded(first!.body)).toContain('Method: Recovery list (one-time code)');
+    await new WebClient(h).login(u.username, codes[1]!.code);
+    await settleLoginNotices(h.ctx);
+    expect(await sendDueNotices(h.ctx, { loginId: login.id })).toBe(0);
+    const later = { ...h.ctx, clock: () => new Date(Date.now() + 61 * 60_000) };
+    // Several instances sweeping at once: one summary.
+    const sent = await Promise.all([1, 2, 3].map(() => sendDueNotices(later, { loginId: login.id })));
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(1);
+    const mails = await waitForMail(u.username, 2);
+    expect(mails).toHaveLength(2);
+    expect(decoded(mails[1]!.body)).toContain('Login: Lost phone list');
   });
 });
