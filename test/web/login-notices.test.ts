@@ -9,7 +9,8 @@ import crypto from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAppPassword, createOneTimeList, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { createAppPassword, createOneTimeList, createTotpLogin, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { totpCode } from '../../src/auth/totp.js';
 import { authenticate } from '../../src/auth/authenticate.js';
 import { createUser } from '../../src/accounts/users.js';
 import { listAuditEvents } from '../../src/audit.js';
@@ -327,5 +328,19 @@ describe('login notices', () => {
     const mails = await waitForMail(u.username, 2);
     expect(mails).toHaveLength(2);
     expect(decoded(mails[1]!.body)).toContain('Login: Lost phone list');
+  });
+
+  it('mails the owner after an authenticator-app login from a mail program, naming the program', async () => {
+    const u = await newUser('ntot');
+    const secret = crypto.randomBytes(20);
+    await createTotpLogin(h.ctx, { userId: u.id, secret: 'phone pass 1', totpSecret: secret, services: ['imap'], label: 'Phone app' });
+    const r = await authenticate(h.ctx, { username: u.username, secret: `phone pass 1${totpCode(secret, new Date())}`, service: 'imap', ip: '203.0.113.77', client: 'Thunderbird 128.5' });
+    expect(r).toMatchObject({ ok: true, method: 'totp' });
+    const [mail] = await waitForMail(u.username, 1);
+    const body = decoded(mail!.body);
+    expect(body).toContain('Method: Password + authenticator app');
+    expect(body).toContain('Client address: 203.0.113.77');
+    expect(body).toContain('Client: Thunderbird 128.5');
+    expect(body).toContain('Service: IMAP (mail program)');
   });
 });
