@@ -15,7 +15,7 @@ import { authenticate } from '../../src/auth/authenticate.js';
 import { createUser } from '../../src/accounts/users.js';
 import { listAuditEvents } from '../../src/audit.js';
 import { loginNotices, loginNoticeUses } from '../../src/db/schema.js';
-import { sendDueNotices, settleLoginNotices } from '../../src/notices/index.js';
+import { pruneOldNotices, sendDueNotices, settleLoginNotices } from '../../src/notices/index.js';
 import { startDevMta, type DevMta } from '../../src/upstream/dev-mta.js';
 import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { storeClient } from '../helpers/mailstore.js';
@@ -328,6 +328,12 @@ describe('login notices', () => {
     const mails = await waitForMail(u.username, 2);
     expect(mails).toHaveLength(2);
     expect(decoded(mails[1]!.body)).toContain('Login: Lost phone list');
+
+    // A month on, the notices and the uses they reported are forgotten; nothing is queued again.
+    const monthLater = { ...h.ctx, clock: () => new Date(Date.now() + 32 * 24 * 3600_000) };
+    expect(await pruneOldNotices(monthLater)).toBeGreaterThanOrEqual(2);
+    expect(await h.ctx.db.select().from(loginNotices).where(eq(loginNotices.loginId, login.id))).toEqual([]);
+    expect(await h.ctx.db.select().from(loginNoticeUses).where(eq(loginNoticeUses.loginId, login.id))).toEqual([]);
   });
 
   it('mails the owner after an authenticator-app login from a mail program, naming the program', async () => {
