@@ -170,6 +170,18 @@ async function sendNoticeFor(ctx: AppContext, loginId: number): Promise<boolean>
   return true;
 }
 
+/** Notices (and the uses they reported) are kept this long: the links work 7 days, the rest is history. */
+const KEEP_NOTICES = sql`interval '30 days'`;
+
+/** Forgets notices older than KEEP_NOTICES and the uses they reported; returns how many notices went. */
+export async function pruneOldNotices(ctx: AppContext): Promise<number> {
+  const old = sql`${loginNotices.createdAt} < ${nowSql(ctx)} - ${KEEP_NOTICES}`;
+  // The uses first: deleting a notice would otherwise set their notice_id to null, i.e. waiting again.
+  await ctx.db.delete(loginNoticeUses).where(inArray(loginNoticeUses.noticeId, ctx.db.select({ id: loginNotices.id }).from(loginNotices).where(old)));
+  const gone = await ctx.db.delete(loginNotices).where(old).returning({ id: loginNotices.id });
+  return gone.length;
+}
+
 /**
  * Sends the summaries that fell due (uses that waited out a login's hour) every `intervalMs`; stop() it at
  * shutdown. Errors are logged (LOGIN_NOTICE_SWEEP_FAILED) and the next round tries again.
@@ -180,6 +192,7 @@ export function startNoticeSweeper(ctx: AppContext, intervalMs = 60_000): { stop
     if (running) return;
     running = true;
     sendDueNotices(ctx)
+      .then(() => pruneOldNotices(ctx))
       .catch((err: unknown) => ctx.log.error({ code: 'LOGIN_NOTICE_SWEEP_FAILED', err: { name: (err as Error)?.name } }, 'login notice sweep failed'))
       .finally(() => (running = false));
   }, intervalMs);

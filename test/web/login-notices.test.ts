@@ -9,12 +9,13 @@ import crypto from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAppPassword, createOneTimeList, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { createAppPassword, createOneTimeList, createTotpLogin, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { totpCode } from '../../src/auth/totp.js';
 import { authenticate } from '../../src/auth/authenticate.js';
 import { createUser } from '../../src/accounts/users.js';
 import { listAuditEvents } from '../../src/audit.js';
 import { loginNotices, loginNoticeUses } from '../../src/db/schema.js';
-import { settleLoginNotices } from '../../src/notices/index.js';
+import { pruneOldNotices, sendDueNotices, settleLoginNotices } from '../../src/notices/index.js';
 import { startDevMta, type DevMta } from '../../src/upstream/dev-mta.js';
 import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { storeClient } from '../helpers/mailstore.js';
@@ -309,5 +310,43 @@ describe('login notices', () => {
     }
     expect(errors).toEqual([expect.objectContaining({ code: 'LOGIN_NOTICE_NOT_SENT', userId: u.id, reason: 'SEND_UPSTREAM_DOWN' })]);
     expect(await listAuditEvents(h.ctx.db, { userId: u.id, events: ['login.notice-sent'] })).toEqual([]);
+  });
+
+  it('a recovery list says so; uses that waited out the hour go out from the sweep without a new use', async () => {
+    const u = await newUser('nrec');
+    const { login, codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 3, label: 'Lost phone list', recovery: true });
+    await new WebClient(h).login(u.username, codes[0]!.code);
+    const [first] = await waitForMail(u.username, 1);
+    expect(decoded(first!.body)).toContain('Method: Recovery list (one-time code)');
+    await new WebClient(h).login(u.username, codes[1]!.code);
+    await settleLoginNotices(h.ctx);
+    expect(await sendDueNotices(h.ctx, { loginId: login.id })).toBe(0);
+    const later = { ...h.ctx, clock: () => new Date(Date.now() + 61 * 60_000) };
+    // Several instances sweeping at once: one summary.
+    const sent = await Promise.all([1, 2, 3].map(() => sendDueNotices(later, { loginId: login.id })));
+    expect(sent.reduce((a, b) => a + b, 0)).toBe(1);
+    const mails = await waitForMail(u.username, 2);
+    expect(mails).toHaveLength(2);
+    expect(decoded(mails[1]!.body)).toContain('Login: Lost phone list');
+
+    // A month on, the notices and the uses they reported are forgotten; nothing is queued again.
+    const monthLater = { ...h.ctx, clock: () => new Date(Date.now() + 32 * 24 * 3600_000) };
+    expect(await pruneOldNotices(monthLater)).toBeGreaterThanOrEqual(2);
+    expect(await h.ctx.db.select().from(loginNotices).where(eq(loginNotices.loginId, login.id))).toEqual([]);
+    expect(await h.ctx.db.select().from(loginNoticeUses).where(eq(loginNoticeUses.loginId, login.id))).toEqual([]);
+  });
+
+  it('mails the owner after an authenticator-app login from a mail program, naming the program', async () => {
+    const u = await newUser('ntot');
+    const secret = crypto.randomBytes(20);
+    await createTotpLogin(h.ctx, { userId: u.id, secret: 'phone pass 1', totpSecret: secret, services: ['imap'], label: 'Phone app' });
+    const r = await authenticate(h.ctx, { username: u.username, secret: `phone pass 1${totpCode(secret, new Date())}`, service: 'imap', ip: '203.0.113.77', client: 'Thunderbird 128.5' });
+    expect(r).toMatchObject({ ok: true, method: 'totp' });
+    const [mail] = await waitForMail(u.username, 1);
+    const body = decoded(mail!.body);
+    expect(body).toContain('Method: Password + authenticator app');
+    expect(body).toContain('Client address: 203.0.113.77');
+    expect(body).toContain('Client: Thunderbird 128.5');
+    expect(body).toContain('Service: IMAP (mail program)');
   });
 });
