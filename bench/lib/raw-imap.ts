@@ -21,8 +21,9 @@ export class RawImap {
     socket.on('close', () => this.pending?.reject(new Error('connection closed')));
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<RawImap> {
-    const socket = net.connect(port, host);
+  /** `localAddress`: connect from another loopback address (bench/scale.ts: not the trusted proxy's). */
+  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawImap> {
+    const socket = net.connect({ port, host, localAddress });
     socket.setNoDelay(true);
     const greeting = await new Promise<string>((resolve, reject) => {
       socket.once('data', (d) => resolve(d.toString()));

@@ -8,6 +8,7 @@
  * MAX_UNREAD_CLIENT_BYTES (then in the client's own socket). Throughput does not suffer: bulk
  * transfers are single commands whose responses stream through.
  */
+import crypto from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { AuthRequest, AuthResult } from '../../src/auth/types.js';
@@ -84,8 +85,13 @@ export class ImapConnection {
   private verifying = false;
   /** This session in the live-session registry (src/sessions/), once logged in. */
   private live: LiveHandle | null = null;
+  /** In every log line of this connection (pino child logger), and in nothing the client sees. */
+  readonly sessionId = crypto.randomBytes(6).toString('base64url');
+  /** The shared context with this session's logger: whatever logs through conn.ctx names the session. */
+  private readonly sessionCtx: AppContext;
   /** Set by drain(): the BYE text to end with once no command is in flight. */
   private drainReason: string | null = null;
+  private reportedClosed = false;
 
   private readonly onData = (chunk: Buffer) => {
     this.reader.push(chunk);
@@ -108,6 +114,8 @@ export class ImapConnection {
     this.isSecure = secure;
     this.remoteIp = remoteIp ?? (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.localAddress = socket.localAddress;
+    this.sessionCtx = { ...settings.ctx, log: settings.ctx.log.child({ session: this.sessionId, protocol: 'imap' }) };
+    this.sessionCtx.log.info({ ip: this.remoteIp, secure }, 'imap connection opened');
     this.reader = new CommandReader({
       maxMessageSize: settings.maxMessageSize,
       maxLineBytes: PRE_AUTH_MAX_LINE_BYTES,
@@ -124,7 +132,7 @@ export class ImapConnection {
   }
 
   get ctx(): AppContext {
-    return this.settings.ctx;
+    return this.sessionCtx;
   }
 
   /** RFC 9051 §3: not authenticated, authenticated or selected. */
@@ -332,6 +340,10 @@ export class ImapConnection {
       this.relay?.destroy();
     }
     this.socket.destroy();
+    if (!this.reportedClosed) {
+      this.reportedClosed = true;
+      this.ctx.log.info({ loggedIn: this.relay !== null }, 'imap connection closed');
+    }
     this.onClosed(this);
   }
 

@@ -86,6 +86,14 @@ export async function startSubmissionListener(
   const admitted = new Set<string>();
   const live = trackSmtpSessions(ctx, () => servers);
 
+  /** The context each session's work runs with: the same, with a logger that names the session (pino child). */
+  const sessionContexts = new Map<string, AppContext>();
+  const sessionCtx = (session: Session): AppContext => {
+    let c = sessionContexts.get(session.id);
+    if (!c) sessionContexts.set(session.id, (c = { ...ctx, log: log.child({ session: session.id, protocol: 'smtp' }) }));
+    return c;
+  };
+
   const onAuth = (auth: SMTPServerAuthentication, session: Session, done: (err?: Error | null, res?: { user: AuthSuccess }) => void) => {
     // Defence in depth: AUTH is already hidden on such connections (transport-security.ts).
     if (!session.secure && !plaintextAllowed(session.localAddress)) return done(replies.authFailed());
@@ -94,7 +102,8 @@ export async function startSubmissionListener(
       return done(replies.authzidRefused());
     const ip = session.remoteAddress;
     const authStartedAt = new Date();
-    authenticate(ctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
+    const sctx = sessionCtx(session);
+    authenticate(sctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
       (result) => {
         if (result.ok) {
           // Answered only once the session is confirmed: a login revoked while verifying gets the 421.
@@ -102,14 +111,14 @@ export async function startSubmissionListener(
             if (confirmed) done(null, { user: result });
           });
         }
-        log.info({ code: 'SMTP_AUTH_FAILED', reason: result.reason, ip }, 'smtp authentication refused');
+        sctx.log.info({ code: 'SMTP_AUTH_FAILED', reason: result.reason, ip }, 'smtp authentication refused');
         session.authFailures = (session.authFailures ?? 0) + 1;
         // smtp-server closes the connection after a 421.
         if (result.reason === 'failed' && session.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) return done(replies.tooManyAuthFailures());
         done(replyForAuthFailure(result));
       },
       (err: unknown) => {
-        log.error({ code: 'SMTP_AUTH_ERROR', err: errorSummary(err), ip }, 'smtp authentication crashed');
+        sctx.log.error({ code: 'SMTP_AUTH_ERROR', err: errorSummary(err), ip }, 'smtp authentication crashed');
         done(replies.authUnavailable());
       },
     );
@@ -121,10 +130,10 @@ export async function startSubmissionListener(
     live.touched(session);
     // Checked here already (and again at the end of DATA, by submitMessage) so a client learns before
     // sending the body; the rule is authorizeSender's, not this file's.
-    authorizeSender(ctx, user.userId, address.address ?? '').then(
+    authorizeSender(sessionCtx(session), user.userId, address.address ?? '').then(
       (refused) => done(refused ? replyFor(refused) : null),
       (err: unknown) => {
-        log.error({ code: 'SMTP_SENDER_CHECK_ERROR', err: errorSummary(err) }, 'sender check failed');
+        sessionCtx(session).log.error({ code: 'SMTP_SENDER_CHECK_ERROR', err: errorSummary(err) }, 'sender check failed');
         done(replies.internal());
       },
     );
@@ -170,7 +179,7 @@ export async function startSubmissionListener(
     // A client gone mid-message never reaches 'end': nothing is submitted.
     stream.once('end', () => {
       if (bytes > maxBytes || stream.sizeExceeded) return done(replyFor(refusals.messageTooBig(maxBytes)));
-      submitMessage(ctx, {
+      submitMessage(sessionCtx(session), {
         userId: user.userId,
         loginId: user.loginId,
         restricted: user.restricted,
@@ -219,6 +228,7 @@ export async function startSubmissionListener(
     onConnect(session, done) {
       if (!limiter.admit(session.remoteAddress)) return done(replies.tooManyConnections());
       admitted.add(session.id);
+      sessionCtx(session).log.info({ ip: session.remoteAddress, secure }, 'smtp connection opened');
       session.disabledCommands = disabledCommandsFor({ tlsAvailable: tlsAvailable && !secure, secure, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
@@ -228,6 +238,8 @@ export async function startSubmissionListener(
     },
     onClose(session) {
       if (admitted.delete(session.id)) limiter.release(session.remoteAddress);
+      sessionContexts.get(session.id)?.log.info({ loggedIn: Boolean((session as Session).user) }, 'smtp connection closed');
+      sessionContexts.delete(session.id);
       live.closed(session);
     },
     onAuth,

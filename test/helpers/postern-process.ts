@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const bin = path.resolve(__dirname, '../../bin/postern.js');
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/postern.js');
 
 export interface PosternProcess {
   child: ChildProcess;
