@@ -25,6 +25,7 @@ import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
 import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
 import { trackSmtpSessions } from './live-sessions.js';
+import { PreLoginDeadline } from '../imap/pre-login-deadline.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 
@@ -46,6 +47,8 @@ export interface SubmissionOptions {
   plaintextAuthAllowed?: (localAddress: string | undefined) => boolean;
   /** Default SMTP_MAX_CONNECTIONS[_PER_ADDRESS]. */
   connectionCaps?: ConnectionCaps;
+  /** Time to authenticate after connecting; default SMTP_PRE_LOGIN_DEADLINE_SECONDS. */
+  preLoginDeadlineMs?: number;
 }
 
 export interface RunningSubmission {
@@ -77,6 +80,21 @@ export async function startSubmissionListener(
   const limiter = new ConnectionLimiter('smtp', { total: Number.MAX_SAFE_INTEGER, perAddress: caps.perAddress }, log);
   const admitted = new Set<string>();
   const live = trackSmtpSessions(ctx, () => servers);
+  // The pre-login deadline (as IMAP's, gateway/imap/pre-login-deadline.ts): counted from connecting, not
+  // reset by traffic, stopped while the gateway verifies a login; at the end, 421 and the connection closes.
+  const deadlineMs = options.preLoginDeadlineMs ?? ctx.config.SMTP_PRE_LOGIN_DEADLINE_SECONDS * 1000;
+  const deadlines = new Map<string, PreLoginDeadline>();
+  const connectionOf = (id: string) => servers.flatMap((server) => [...server.connections]).find((c) => c.id === id) ?? null;
+  const startDeadline = (session: Session) => {
+    const deadline = new PreLoginDeadline(deadlineMs, () => {
+      deadlines.delete(session.id);
+      if (session.user) return;
+      const conn = connectionOf(session.id);
+      conn?.send(421, replies.preLoginDeadline(Math.round(deadlineMs / 1000)).message);
+      conn?.close();
+    });
+    deadlines.set(session.id, deadline);
+  };
 
   const onAuth = (auth: SMTPServerAuthentication, session: Session, done: (err?: Error | null, res?: { user: AuthSuccess }) => void) => {
     // Defence in depth: AUTH is already hidden on such connections (transport-security.ts).
@@ -86,8 +104,13 @@ export async function startSubmissionListener(
       return done(replies.authzidRefused());
     const ip = session.remoteAddress;
     const authStartedAt = new Date();
+    // Our own verification is not the client's time.
+    const deadline = deadlines.get(session.id);
+    deadline?.pause();
     authenticate(ctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
       (result) => {
+        if (result.ok) deadline?.stop();
+        else deadline?.resume();
         if (result.ok) {
           // Answered only once the session is confirmed: a login revoked while verifying gets the 421.
           return void live.started(session, result, authStartedAt).then((confirmed) => {
@@ -101,6 +124,7 @@ export async function startSubmissionListener(
         done(replyForAuthFailure(result));
       },
       (err: unknown) => {
+        deadline?.resume();
         log.error({ code: 'SMTP_AUTH_ERROR', err: errorSummary(err), ip }, 'smtp authentication crashed');
         done(replies.authUnavailable());
       },
@@ -195,6 +219,7 @@ export async function startSubmissionListener(
     onConnect(session, done) {
       if (!limiter.admit(session.remoteAddress)) return done(replies.tooManyConnections());
       admitted.add(session.id);
+      startDeadline(session);
       session.disabledCommands = disabledCommandsFor({ tlsAvailable: tlsAvailable && !secure, secure, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
@@ -204,6 +229,8 @@ export async function startSubmissionListener(
     },
     onClose(session) {
       if (admitted.delete(session.id)) limiter.release(session.remoteAddress);
+      deadlines.get(session.id)?.stop();
+      deadlines.delete(session.id);
       live.closed(session);
     },
     onAuth,
@@ -228,6 +255,8 @@ export async function startSubmissionListener(
   };
   const closeAll = () => {
     limiter.close();
+    for (const deadline of deadlines.values()) deadline.stop();
+    deadlines.clear();
     return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
   };
 
