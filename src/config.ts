@@ -149,6 +149,8 @@ const schema = z
     WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1000),
     /** Seconds a client has to log in, from connecting (not reset by traffic; time spent verifying is not counted). */
     PRE_LOGIN_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(60),
+    /** The same for SMTP submission: not authenticated within this many seconds → 421 and closed. */
+    SMTP_PRE_LOGIN_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(60),
   })
   .superRefine((c, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

@@ -10,7 +10,7 @@ import { filterCapabilities } from './capability-filter.js';
 import type { ImapConnection } from './connection.js';
 import { loginReplies, replyForAuthFailure } from './auth-replies.js';
 import { Relay } from './relay.js';
-import { sessionKey } from './session-cache.js';
+import { ownedBy, sessionKey } from './session-cache.js';
 import { UpstreamError, openUpstream } from './upstream.js';
 
 /**
@@ -86,7 +86,10 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   const relay = new Relay(conn, session, result, parkKey);
   conn.beginSession(relay);
   // Confirmed before the OK: a login revoked while it was being verified never runs a command.
-  await conn.trackLiveSession({ ...liveFacts(result), startedAt: new Date(), authStartedAt });
+  const facts = { ...liveFacts(result), startedAt: new Date(), authStartedAt };
+  // Parked later, the store session still ends with this login (session-cache.ts).
+  if (sessionCache) ownedBy(session.socket, ctx.liveSessions, { ...facts, protocol: 'imap', clientIp: conn.remoteIp });
+  await conn.trackLiveSession(facts);
   if (conn.isClosed) return null;
   const caps = filterCapabilities(session.capabilities, { maxMessageSize: conn.settings.maxMessageSize, restricted: result.restricted });
   conn.reply(tag, `OK [CAPABILITY ${caps.join(' ')}] Logged in${result.restricted ? ' (restricted: nothing can be deleted)' : ''}`);

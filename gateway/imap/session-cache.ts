@@ -15,8 +15,14 @@
  *   a saved search; none can be turned off again).
  * - A parked session that hears anything from the store, or is parked longer than the reuse window,
  *   is logged out; at most MAX_PARKED_SESSIONS are kept, one per key, oldest dropped first.
+ * - A parked session follows the login that opened it (issue #11): while parked it is in the live-session
+ *   registry with that login's facts, so revoking the login, disabling the user or changing the password
+ *   logs it out (NOTIFY, the check at registration, the periodic re-check) instead of handing it to the
+ *   next login. The login is noted on the store socket when the session begins (ownedBy).
  */
 import type net from 'node:net';
+import type { LiveSessionRegistry } from '../../src/sessions/registry.js';
+import type { LiveHandle, LiveSessionInfo } from '../../src/sessions/types.js';
 import { destroyLater } from './destroy-later.js';
 import { MAX_PARKED_SESSIONS, PARK_UNSELECT_TIMEOUT_MS } from './limits.js';
 import { readerChanging, readsByCopy } from './read-buffers.js';
@@ -30,6 +36,22 @@ interface Parked {
   timer: NodeJS.Timeout;
   onData: () => void;
   onGone: () => void;
+  live: LiveHandle | null;
+}
+
+/** The login a store session currently serves, noted by the gateway when a session begins on it. */
+interface Owner {
+  registry: LiveSessionRegistry;
+  info: LiveSessionInfo;
+}
+const owners = new WeakMap<net.Socket, Owner>();
+
+/**
+ * Notes which login the store session on `socket` now serves (replacing a previous login's note when a
+ * parked session is handed over), so that, parked, it ends with that login.
+ */
+export function ownedBy(socket: net.Socket, registry: LiveSessionRegistry, info: LiveSessionInfo): void {
+  owners.set(socket, { registry, info });
 }
 
 /** Which sessions may be handed to which logins; see the file comment. */
@@ -91,7 +113,20 @@ export class UpstreamSessionCache {
     socket.on('close', onGone);
     readsByCopy(socket); // parked: nothing is kept
     const timer = setTimeout(onData, this.reuseMs).unref();
-    this.parked.set(key, { socket, capabilities, timer, onData, onGone });
+    const entry: Parked = { socket, capabilities, timer, onData, onGone, live: null };
+    this.parked.set(key, entry);
+    const owner = owners.get(socket);
+    if (owner) {
+      // Ended with its login: logged out, never handed over (only while it is still this entry).
+      entry.live = owner.registry.register(
+        { ...owner.info, client: `${owner.info.client ?? 'mail client'} (store session parked for reuse)`, startedAt: new Date() },
+        () => {
+          if (this.parked.get(key) !== entry) return;
+          entry.live = null;
+          logOutStore(this.unpark(key)!.socket);
+        },
+      );
+    }
   }
 
   /** Logs every parked session out (the gateway is closing). */
@@ -103,6 +138,8 @@ export class UpstreamSessionCache {
     const entry = this.parked.get(key);
     if (!entry) return null;
     this.parked.delete(key);
+    entry.live?.unregister();
+    entry.live = null;
     clearTimeout(entry.timer);
     entry.socket.off('data', entry.onData);
     entry.socket.off('error', entry.onGone);

@@ -41,6 +41,8 @@ export const replies = {
   /** The verification queue is full (src/auth/verify-queue.ts): nothing was checked. */
   authBusy: () => reply(454, '4.7.0 Too many logins are being checked right now; try again in a moment'),
   authRequired: () => reply(530, '5.7.0 Authentication required'),
+  /** Not authenticated within SMTP_PRE_LOGIN_DEADLINE_SECONDS of connecting; the connection closes. */
+  preLoginDeadline: (seconds: number) => reply(421, `4.4.2 Not logged in within ${seconds} seconds; closing the connection`),
   authzidRefused: () => reply(535, '5.7.8 Authentication credentials invalid'),
   internal: () => reply(451, '4.3.0 Local error while sending; try again later'),
 } as const;

@@ -29,6 +29,7 @@ import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js'
 import { trackSmtpSessions } from './live-sessions.js';
 import { readProxyHeader, screenForgedHeader } from '../proxy-protocol.js';
 import { isTrustedProxy, normalizePeerAddress } from '../../src/trusted-proxies.js';
+import { PreLoginDeadline } from '../imap/pre-login-deadline.js';
 
 export type Authenticator = (ctx: AppContext, request: AuthRequest) => Promise<AuthResult>;
 
@@ -52,6 +53,8 @@ export interface SubmissionOptions {
   connectionCaps?: ConnectionCaps;
   /** Time a trusted proxy has to send its PROXY header; default PROXY_HEADER_TIMEOUT_MS. */
   proxyHeaderTimeoutMs?: number;
+  /** Time to authenticate after connecting; default SMTP_PRE_LOGIN_DEADLINE_SECONDS. */
+  preLoginDeadlineMs?: number;
 }
 
 export interface RunningSubmission {
@@ -85,6 +88,21 @@ export async function startSubmissionListener(
   const limiter = new ConnectionLimiter('smtp', { total: Number.MAX_SAFE_INTEGER, perAddress: caps.perAddress }, log);
   const admitted = new Set<string>();
   const live = trackSmtpSessions(ctx, () => servers);
+  // The pre-login deadline (as IMAP's, gateway/imap/pre-login-deadline.ts): counted from connecting, not
+  // reset by traffic, stopped while the gateway verifies a login; at the end, 421 and the connection closes.
+  const deadlineMs = options.preLoginDeadlineMs ?? ctx.config.SMTP_PRE_LOGIN_DEADLINE_SECONDS * 1000;
+  const deadlines = new Map<string, PreLoginDeadline>();
+  const connectionOf = (id: string) => servers.flatMap((server) => [...server.connections]).find((c) => c.id === id) ?? null;
+  const startDeadline = (session: Session) => {
+    const deadline = new PreLoginDeadline(deadlineMs, () => {
+      deadlines.delete(session.id);
+      if (session.user) return;
+      const conn = connectionOf(session.id);
+      conn?.send(421, replies.preLoginDeadline(Math.round(deadlineMs / 1000)).message);
+      conn?.close();
+    });
+    deadlines.set(session.id, deadline);
+  };
 
   /** The context each session's work runs with: the same, with a logger that names the session (pino child). */
   const sessionContexts = new Map<string, AppContext>();
@@ -102,9 +120,14 @@ export async function startSubmissionListener(
       return done(replies.authzidRefused());
     const ip = session.remoteAddress;
     const authStartedAt = new Date();
+    // Our own verification is not the client's time.
+    const deadline = deadlines.get(session.id);
+    deadline?.pause();
     const sctx = sessionCtx(session);
     authenticate(sctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
       (result) => {
+        if (result.ok) deadline?.stop();
+        else deadline?.resume();
         if (result.ok) {
           // Answered only once the session is confirmed: a login revoked while verifying gets the 421.
           return void live.started(session, result, authStartedAt).then((confirmed) => {
@@ -119,6 +142,8 @@ export async function startSubmissionListener(
       },
       (err: unknown) => {
         sctx.log.error({ code: 'SMTP_AUTH_ERROR', err: errorSummary(err), ip }, 'smtp authentication crashed');
+        deadline?.resume();
+        log.error({ code: 'SMTP_AUTH_ERROR', err: errorSummary(err), ip }, 'smtp authentication crashed');
         done(replies.authUnavailable());
       },
     );
@@ -229,6 +254,7 @@ export async function startSubmissionListener(
       if (!limiter.admit(session.remoteAddress)) return done(replies.tooManyConnections());
       admitted.add(session.id);
       sessionCtx(session).log.info({ ip: session.remoteAddress, secure }, 'smtp connection opened');
+      startDeadline(session);
       session.disabledCommands = disabledCommandsFor({ tlsAvailable: tlsAvailable && !secure, secure, plaintextAllowed: plaintextAllowed(session.localAddress) });
       done();
     },
@@ -240,6 +266,8 @@ export async function startSubmissionListener(
       if (admitted.delete(session.id)) limiter.release(session.remoteAddress);
       sessionContexts.get(session.id)?.log.info({ loggedIn: Boolean((session as Session).user) }, 'smtp connection closed');
       sessionContexts.delete(session.id);
+      deadlines.get(session.id)?.stop();
+      deadlines.delete(session.id);
       live.closed(session);
     },
     onAuth,
@@ -314,6 +342,9 @@ export async function startSubmissionListener(
     for (const server of servers) for (const conn of server.connections) shutDown(conn.id);
     limiter.close();
     await closed;
+    for (const deadline of deadlines.values()) deadline.stop();
+    deadlines.clear();
+    return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined);
   };
 
   try {

@@ -4,13 +4,14 @@
  * an account for a new member with an initial password that is shown once.
  */
 import crypto from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../context.js';
-import { groupMembers, groups } from '../db/schema.js';
+import { groupMembers, groups, personalities } from '../db/schema.js';
 import { PosternError } from '../errors.js';
 import { proveAddress } from './address-proofs.js';
-import { isGroupDomainAddressFor } from './group-domains.js';
-import { normalizeEmail } from './personalities.js';
+import { normalizeAddress } from './addresses.js';
+import { isGroupDomainAddressFor, listGroupDomains } from './group-domains.js';
+import { createPersonality, normalizeEmail } from './personalities.js';
 import { addGroupMember, listGroupMembers, type Group, type GroupMember } from './groups.js';
 import { createUser, findUserByName, type User } from './users.js';
 
@@ -108,4 +109,43 @@ export async function createMemberAccount(
   if (await isGroupDomainAddressFor(ctx.db, input.groupId, user.id, email))
     await proveAddress(ctx.db, { userId: user.id, address: email, by: 'group-domain', actorUserId: input.actorUserId });
   return { user, initialPassword };
+}
+
+/**
+ * Manage → Members: an administrator gives a member an address in a domain the operator assigned to the
+ * group (`postern group domain add`). The address is proven at once (the operator vouched for the domain)
+ * and goes on a new personality of the member's, so they can send as it (src/submission sendableAddresses).
+ * Refused with one readable sentence: an actor who is not an administrator of the group, a member of
+ * another group, an address outside the group's domains, an address another user owns (ADDRESS_TAKEN).
+ * Giving an address the member has already is a no-op.
+ */
+export async function giveMemberAddress(
+  ctx: AppContext,
+  input: { groupId: number; memberUserId: number; address: string; actorUserId: number; name?: string },
+): Promise<{ address: string; created: boolean }> {
+  const { role } = await findGroupRole(ctx, input.groupId, input.actorUserId);
+  if (role !== 'admin')
+    throw new PosternError('INVALID_INPUT', { message: 'Only an administrator of this business or family can give members addresses.' });
+  // Checked as an address first (EMAIL_INVALID), then compared and stored in lower case.
+  const address = normalizeAddress(normalizeEmail(input.address));
+  const domains = await listGroupDomains(ctx, input.groupId);
+  const domain = address.split('@')[1] ?? '';
+  if (!domains.includes(domain)) {
+    const which = domains.length ? `this business or family's domain${domains.length > 1 ? 's' : ''} (${domains.join(', ')})` : 'a domain of this business or family, and it has none yet (an operator adds one with "postern group domain add")';
+    throw new PosternError('INVALID_INPUT', { message: `${address} is not in ${which}: members can be given addresses there only.` });
+  }
+  if (!(await isGroupDomainAddressFor(ctx.db, input.groupId, input.memberUserId, address))) throw new PosternError('NOT_GROUP_MEMBER');
+  return ctx.db.transaction(async (tx) => {
+    // ADDRESS_TAKEN (nothing written) when the address is another user's.
+    await proveAddress(tx, { userId: input.memberUserId, address, by: 'group-domain', actorUserId: input.actorUserId });
+    const [has] = await tx
+      .select({ id: personalities.id })
+      .from(personalities)
+      .where(and(eq(personalities.userId, input.memberUserId), sql`lower(${personalities.email}) = ${address}`))
+      .limit(1);
+    if (has) return { address, created: false };
+    const name = input.name?.trim() || address.split('@')[0]!;
+    await createPersonality(ctx, { userId: input.memberUserId, name: name.slice(0, 100), email: address, actorUserId: input.actorUserId }, tx);
+    return { address, created: true };
+  });
 }

@@ -8,11 +8,13 @@ export interface MembersPageProps {
   viewer: Viewer;
   group: Group;
   members: GroupMember[];
+  /** Domains an operator assigned to the group: administrators give members addresses there. */
+  domains?: string[];
   stepUpFresh: boolean;
   ok?: string | null;
   error?: string | null;
   /** What was typed into a form that failed, so it need not be typed again. */
-  draft?: { form: 'add' | 'create'; username: string; email?: string };
+  draft?: { form: 'add' | 'create' | 'address'; username: string; email?: string };
 }
 
 export function MembersPage(p: MembersPageProps) {
@@ -21,6 +23,7 @@ export function MembersPage(p: MembersPageProps) {
   const path = manageHref(group, 'members');
   const me = p.viewer.session.userId;
   const adminCount = p.members.filter((m) => m.isAdmin).length;
+  const domains = p.domains ?? [];
   return (
     <ManagePage title="Members" viewer={p.viewer} group={group} path={path}>
       <StepUpNotice fresh={p.stepUpFresh} back={path} />
@@ -61,12 +64,39 @@ export function MembersPage(p: MembersPageProps) {
                       <PostButton action={`${path}/${m.userId}/remove`} csrf={csrf} label="Remove" variant="danger" />
                     </>
                   )}
+                  {domains.length ? (
+                    <form method="post" action={`${path}/${m.userId}/address`} class="inline-form">
+                      <CsrfField token={csrf} />
+                      <label>
+                        <span class="visually-hidden">Address for {m.username}</span>
+                        <input
+                          type="email"
+                          name="address"
+                          required
+                          maxlength={254}
+                          autocomplete="off"
+                          placeholder={`name@${domains[0]}`}
+                          value={p.draft?.form === 'address' && p.draft.username === String(m.userId) ? p.draft.email : ''}
+                        />
+                      </label>
+                      <button type="submit" class="button secondary">
+                        Give address
+                      </button>
+                    </form>
+                  ) : null}
                 </td>
               </tr>
             );
           })}
         </tbody>
       </table>
+
+      {domains.length ? (
+        <p class="muted" id="group-domains">
+          Addresses in {domains.join(', ')} can be given to members here (“Give address”): they are verified at once and the member can send as
+          them.
+        </p>
+      ) : null}
 
       <div class="two-cards">
         <div class="card">

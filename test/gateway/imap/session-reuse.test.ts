@@ -4,8 +4,12 @@
  * counted.
  */
 import fs from 'node:fs';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sessionKey } from '../../../gateway/imap/session-cache.js';
+import { revokeAltLogin } from '../../../src/accounts/alt-logins.js';
+import { changePassword, setUserDisabled } from '../../../src/accounts/users.js';
+import { altLogins } from '../../../src/db/schema.js';
 import { type RunningImapGateway, startImapGateway } from '../../../gateway/imap/server.js';
 import { fillMailbox } from '../../helpers/mailstore.js';
 import { RawClient, createMailUser, startLiveGateway, startStoreProxy, type LiveGateway, type MailUser } from './live-gateway.js';
@@ -188,5 +192,63 @@ describe('store sessions parked at logout', () => {
     ]) {
       expect(other).not.toBe(key);
     }
+  });
+});
+
+describe('a parked store session follows its login', () => {
+  /** Store sessions of this mailbox still logged in through the proxy. */
+  const openFor = (user: MailUser) =>
+    proxy.sessions().filter((p) => {
+      const ir = / AUTHENTICATE PLAIN (\S+)\r\n/.exec(Buffer.concat(p.log).toString('latin1'))?.[1];
+      return ir !== undefined && Buffer.from(ir, 'base64').toString('utf8').startsWith(`${user.username}\0`);
+    }).length;
+
+  const appLoginOf = async (user: MailUser) => {
+    const [row] = await live.ctx.db
+      .select({ id: altLogins.id })
+      .from(altLogins)
+      .where(and(eq(altLogins.userId, user.userId), eq(altLogins.kind, 'app'), eq(altLogins.restricted, false)));
+    return row!.id;
+  };
+
+  for (const change of ['the app password is revoked', 'the user is disabled', 'the password is changed'] as const) {
+    it(`is logged out, not handed to the next login, when ${change}`, async () => {
+      const user = await createMailUser(live.ctx, 'pk');
+      await withGateway(30_000, async (gateway) => {
+        // The login that parks: the app password (the main password for a password change).
+        const parkedBy = change === 'the password is changed' ? user.password : user.app;
+        await session(gateway.port, user, parkedBy, ['SELECT INBOX']);
+        await expect.poll(() => openFor(user), { timeout: 5000 }).toBe(1);
+        const before = storeLogins(user);
+        if (change === 'the app password is revoked') await revokeAltLogin(live.ctx, { loginId: await appLoginOf(user), userId: user.userId });
+        if (change === 'the user is disabled') await setUserDisabled(live.ctx, { userId: user.userId, disabled: true });
+        let nextSecret = user.password;
+        if (change === 'the password is changed') {
+          nextSecret = `${user.password}-new`;
+          await changePassword(live.ctx, { userId: user.userId, currentPassword: user.password, newPassword: nextSecret });
+        }
+        // The parked session is logged out on the store (bounded wait: the NOTIFY arrives within milliseconds).
+        await expect.poll(() => openFor(user), { timeout: 5000 }).toBe(0);
+        const sent = sentFor(user);
+        expect(sent).toMatch(/^P9 LOGOUT\r\n/m);
+        if (change === 'the user is disabled') await setUserDisabled(live.ctx, { userId: user.userId, disabled: false });
+        // The next login (the same store identity and address) gets a store session of its own.
+        await session(gateway.port, user, nextSecret, []);
+        expect(storeLogins(user) - before).toBe(1);
+      });
+    });
+  }
+
+  it('a change to another login of the user leaves the parked session for the next login', async () => {
+    const user = await createMailUser(live.ctx, 'pl');
+    await withGateway(30_000, async (gateway) => {
+      await session(gateway.port, user, user.password, []);
+      await expect.poll(() => openFor(user), { timeout: 5000 }).toBe(1);
+      const before = storeLogins(user);
+      // Revoking the app password does not concern the main password's parked session.
+      await revokeAltLogin(live.ctx, { loginId: await appLoginOf(user), userId: user.userId });
+      await session(gateway.port, user, user.password, []);
+      expect(storeLogins(user) - before).toBe(0);
+    });
   });
 });

@@ -5,7 +5,8 @@
  * any user id that is not a member of this group (NOT_GROUP_MEMBER), so ids from elsewhere do nothing.
  */
 import { Hono, type Context } from 'hono';
-import { addExistingMember, createMemberAccount } from '../../../src/accounts/group-admin.js';
+import { addExistingMember, createMemberAccount, giveMemberAddress } from '../../../src/accounts/group-admin.js';
+import { listGroupDomains } from '../../../src/accounts/group-domains.js';
 import { listGroupMembers, removeGroupMember, setGroupAdmin } from '../../../src/accounts/groups.js';
 import { hasRecentStepUp } from '../../../src/auth/web-sessions.js';
 import { isPosternError } from '../../../src/errors.js';
@@ -20,6 +21,7 @@ const OK_TEXT: Record<string, string> = {
   removed: 'The member was removed.',
   admin: 'The member is now an administrator.',
   member: 'The member is no longer an administrator.',
+  address: 'The address was given to the member: it is verified, and they can send as it now.',
 };
 
 export function createMemberRoutes() {
@@ -29,7 +31,8 @@ export function createMemberRoutes() {
     const viewer = viewerOf(c);
     const group = managedGroupOf(c);
     const members = await listGroupMembers(c.get('ctx'), group.id);
-    return c.html(<MembersPage viewer={viewer} group={group} members={members} stepUpFresh={hasRecentStepUp(viewer.session)} {...extra} />, status);
+    const domains = await listGroupDomains(c.get('ctx'), group.id);
+    return c.html(<MembersPage viewer={viewer} group={group} members={members} domains={domains} stepUpFresh={hasRecentStepUp(viewer.session)} {...extra} />, status);
   }
 
   /** Domain refusals (no such user, already in a group, last administrator …) are shown on the page. */
@@ -86,6 +89,17 @@ export function createMemberRoutes() {
       await setGroupAdmin(c.get('ctx'), { groupId: managedGroupOf(c).id, userId, isAdmin, actorUserId: me });
       if (userId === me && !isAdmin) return c.redirect('/mail', 303);
       return done(c, isAdmin ? 'admin' : 'member');
+    });
+  });
+
+  // An address in the group's domain for a member (giveMemberAddress decides who may and which).
+  app.post('/:userId{[0-9]+}/address', async (c) => {
+    const form = await readForm(c);
+    const address = field(form, 'address', 300).trim();
+    const userId = Number(c.req.param('userId'));
+    return attempt(c, { form: 'address', username: String(userId), email: address }, async () => {
+      await giveMemberAddress(c.get('ctx'), { groupId: managedGroupOf(c).id, memberUserId: userId, address, actorUserId: viewerOf(c).session.userId });
+      return done(c, 'address');
     });
   });
 
