@@ -288,6 +288,12 @@ export class ImapConnection {
     await this.live.checked;
   }
 
+  /** The login registered by trackLiveSession did not become a session after all (the store was down). */
+  forgetLiveSession(): void {
+    this.live?.unregister();
+    this.live = null;
+  }
+
   /**
    * Ends the session for a reason of the gateway's (login revoked …): `* BYE`, then the close. The store
    * session is logged out, never parked for reuse; nothing the client sends after this reaches the store.

@@ -56,6 +56,11 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   const identity = storeIdentity(ctx.config, { mailbox: result.upstreamUser, restricted: result.restricted });
   if (!identity) return loginReplies.upstreamDown;
   if (conn.isClosed) return null;
+  // Registered before the store login, so that its database check runs while the store logs in; the
+  // OK still waits for it. A change that races the login is caught as before: its NOTIFY ends the entry
+  // from here on, and the check (begun after registering) sees anything committed earlier.
+  const facts = { ...liveFacts(result), startedAt: new Date(), authStartedAt };
+  const checked = conn.trackLiveSession(facts);
   const { host, port, tls, ...login } = identity;
   const target = { host, port, tls };
   const { upstreamPool: pool, sessionCache } = conn.settings;
@@ -74,6 +79,7 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
     } catch (error) {
       const code = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNREACHABLE';
       ctx.log.warn({ code, userId: result.userId }, 'imap upstream login failed');
+      conn.forgetLiveSession();
       return loginReplies.upstreamDown;
     } finally {
       pool?.refill();
@@ -86,10 +92,9 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   const relay = new Relay(conn, session, result, parkKey);
   conn.beginSession(relay);
   // Confirmed before the OK: a login revoked while it was being verified never runs a command.
-  const facts = { ...liveFacts(result), startedAt: new Date(), authStartedAt };
   // Parked later, the store session still ends with this login (session-cache.ts).
   if (sessionCache) ownedBy(session.socket, ctx.liveSessions, { ...facts, protocol: 'imap', clientIp: conn.remoteIp });
-  await conn.trackLiveSession(facts);
+  await checked;
   if (conn.isClosed) return null;
   const caps = filterCapabilities(session.capabilities, { maxMessageSize: conn.settings.maxMessageSize, restricted: result.restricted });
   conn.reply(tag, `OK [CAPABILITY ${caps.join(' ')}] Logged in${result.restricted ? ' (restricted: nothing can be deleted)' : ''}`);

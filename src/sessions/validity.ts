@@ -4,7 +4,7 @@
  * change, a 1-hour window is not over. Used when a session registers (a change may have raced the login)
  * and by the periodic re-check (a NOTIFY may have been missed while the LISTEN connection was down).
  */
-import { inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { altLogins, users } from '../db/schema.js';
 import type { LiveSessionInfo } from './types.js';
@@ -24,6 +24,7 @@ type Checked = Pick<LiveSessionInfo, 'userId' | 'loginId' | 'authStartedAt' | 'v
 
 /** The sessions among `sessions` that must end, each with the reason to give the client. */
 export async function findEndedSessions(db: Db, sessions: readonly Checked[], now = new Date()): Promise<Array<{ id: string; reason: string }>> {
+  if (sessions.length === 1) return findEndedSession(db, sessions[0]!, now);
   const userIds = [...new Set(sessions.map((s) => s.userId))];
   const loginIds = [...new Set(sessions.flatMap((s) => (s.loginId === null ? [] : [s.loginId])))];
   const userRows = new Map<number, { disabled: boolean; passwordChangedAt: Date }>();
@@ -42,6 +43,32 @@ export async function findEndedSessions(db: Db, sessions: readonly Checked[], no
     if (reason) ended.push({ id: s.id, reason });
   }
   return ended;
+}
+
+/**
+ * The check every login makes when its session registers: one prepared statement (the user, and the login
+ * that opened the session) instead of a query per table, since the client's OK waits for it.
+ */
+const checkOneQueries = new WeakMap<Db, ReturnType<typeof prepareCheckOne>>();
+
+function prepareCheckOne(db: Db) {
+  return db
+    .select({ disabled: users.disabled, passwordChangedAt: users.passwordChangedAt, loginUserId: altLogins.userId, revokedAt: altLogins.revokedAt })
+    .from(users)
+    // No login (main password): a null id matches no row.
+    .leftJoin(altLogins, eq(altLogins.id, sql.placeholder('loginId')))
+    .where(eq(users.id, sql.placeholder('userId')))
+    .prepare('live_session_check');
+}
+
+async function findEndedSession(db: Db, s: Checked, now: Date): Promise<Array<{ id: string; reason: string }>> {
+  let query = checkOneQueries.get(db);
+  if (!query) checkOneQueries.set(db, (query = prepareCheckOne(db)));
+  const [row] = await query.execute({ userId: s.userId, loginId: s.loginId });
+  const user = row ? { disabled: row.disabled, passwordChangedAt: row.passwordChangedAt } : undefined;
+  const login = row && row.loginUserId !== null ? { userId: row.loginUserId, revokedAt: row.revokedAt } : undefined;
+  const reason = reasonToEnd(s, user, login, now);
+  return reason ? [{ id: s.id, reason }] : [];
 }
 
 function reasonToEnd(

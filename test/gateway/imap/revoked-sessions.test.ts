@@ -5,6 +5,7 @@
  * or on another instance — gets `* BYE` within a second; a STORE \Deleted + EXPUNGE sent after that never
  * reaches the store (checked on the store directly), and the store session is logged out, not parked.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOneTimeList, revokeAltLogin } from '../../../src/accounts/alt-logins.js';
 import { authenticate } from '../../../src/auth/authenticate.js';
@@ -180,6 +181,41 @@ describe('a revoked login ends its open IMAP sessions', () => {
       expect(await snapshotMailbox(user.username)).toEqual(before);
     } finally {
       await racing.close();
+    }
+  });
+
+  it('a login revoked while the store was logging it in gets BYE instead of OK, and nothing pipelined behind it runs', async () => {
+    const user = await createMailUser(live.ctx, 'rs');
+    await fillMailbox(user.username, { INBOX: 1 });
+    const before = await snapshotMailbox(user.username);
+    const [login] = await live.ctx.db.query.altLogins.findMany({ where: (l, { eq, and }) => and(eq(l.userId, user.userId), eq(l.restricted, false)) });
+    // A store in front of the store: the owner revokes the login when the gateway's store login arrives,
+    // after the accounts core said yes and before the store answers.
+    const store = live.ctx.config.UPSTREAM_IMAP!;
+    const proxy = net.createServer((inbound) => {
+      const outbound = net.connect(store.port, store.host);
+      let revoked: Promise<unknown> | null = null;
+      inbound.on('data', (d: Buffer) => {
+        if (!revoked && / AUTHENTICATE /i.test(d.toString('latin1'))) revoked = revokeAltLogin(other, { loginId: login!.id });
+        void (revoked ?? Promise.resolve()).then(() => outbound.write(d));
+      });
+      outbound.pipe(inbound);
+      const end = () => (inbound.destroy(), outbound.destroy());
+      for (const s of [inbound, outbound]) s.on('close', end).on('error', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const ctx = { ...live.ctx, config: { ...live.ctx.config, UPSTREAM_IMAP: { host: '127.0.0.1', port: (proxy.address() as net.AddressInfo).port } } };
+    const gateway = await startImapGateway(ctx, { host: '127.0.0.1', port: 0 });
+    try {
+      const c = await RawClient.connect(gateway.port);
+      // No time bound here: the store login through the extra hop is what takes the time.
+      c.send(`L1 LOGIN ${user.username} "${user.app}"\r\ns1 SELECT INBOX\r\nd1 STORE 1:* +FLAGS (\\Deleted)\r\nd2 EXPUNGE\r\n`);
+      await byeAfter(c, Date.now(), /revoked/);
+      expect(c.text).not.toMatch(/^(L1|s1|d1|d2) OK/m);
+      expect(await snapshotMailbox(user.username)).toEqual(before);
+    } finally {
+      await gateway.close();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 });

@@ -145,9 +145,12 @@ describe('login outcomes', () => {
     const port = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const ctx = { ...live.ctx, config: { ...live.ctx.config, UPSTREAM_IMAP: { host: '127.0.0.1', port } } };
+    const stranded = await createMailUser(live.ctx, 'sd');
     const line = await withGateway({ host: '127.0.0.1', port: 0, ctx }, async (gatewayPort) => {
       const c = await RawClient.connect(gatewayPort);
-      const answer = await c.login(user.username, user.app);
+      const answer = await c.login(stranded.username, stranded.app);
+      // The connection stays open, not logged in: Options → Security must not list a session for it.
+      expect(live.ctx.liveSessions.localSessionsOf(stranded.userId)).toEqual([]);
       c.close();
       return answer;
     });
