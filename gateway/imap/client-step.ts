@@ -26,6 +26,8 @@ export interface StepContext {
   maxMessageSize: number;
   /** Tag of an AUTHENTICATE waiting for the client's SASL line. */
   saslTag: string | null;
+  /** The store takes MULTIAPPEND (RFC 3502), so the gateway offers it: further messages after the first. */
+  multiAppend?: boolean;
   /** An APPEND message being read: the command as planned, and whether the message bytes have ended. */
   append: { planned: Command; ended: boolean } | null;
 }
@@ -53,7 +55,18 @@ export type StepAction =
   | { type: 'append-ended' }
   /** The APPEND ended as planned: complete it upstream. */
   | { type: 'append-complete' }
-  /** Something else followed the message: the store must never complete this APPEND. */
+  /**
+   * MULTIAPPEND (RFC 3502): a further message literal was announced and judged with the whole command so
+   * far; `command` goes on upstream from the previous message's end.
+   */
+  | { type: 'append-next'; command: Command; planned: Command; sync: boolean }
+  /**
+   * The APPEND cannot complete (a further message refused, or something malformed after a message): the
+   * store's command is made to fail so it stores nothing (RFC 3502 §6.3.11: all or none), then `refusal`
+   * answers the tag and the connection goes on. `refuseLiteral`: an announced literal is still undecided.
+   */
+  | { type: 'append-cancel'; refusal: Refusal; refuseLiteral: boolean; command: string | null }
+  /** A limit ended the stream mid-APPEND: the store must never complete it. */
   | { type: 'append-abort'; line: string };
 
 const FATAL_TEXT: Record<FatalReason, string> = {
@@ -62,7 +75,7 @@ const FATAL_TEXT: Record<FatalReason, string> = {
   'literal-too-large': '[TOOBIG] Literal too large',
 };
 
-const MALFORMED_APPEND = '* BYE Malformed APPEND; closing the connection';
+const MALFORMED_APPEND: Refusal = { status: 'BAD', code: null, text: 'Malformed APPEND' };
 
 function bad(tag: string | null, text: string): StepAction {
   return { type: 'refuse', tag, refusal: { status: 'BAD', code: null, text }, command: null };
@@ -70,7 +83,7 @@ function bad(tag: string | null, text: string): StepAction {
 
 /** What the gateway does with one reader event. */
 export function clientStep(event: CommandReaderEvent, context: StepContext): StepAction[] {
-  if (context.append) return appendStep(event, context.append);
+  if (context.append) return appendStep(event, context, context.append);
   switch (event.type) {
     case 'fatal':
       return [{ type: 'close', line: `* BYE ${FATAL_TEXT[event.reason]}` }];
@@ -130,14 +143,29 @@ function judge(command: Command, context: StepContext, relay: (command: Command)
   }
 }
 
-/** Reader events while an APPEND message streams: chunks, its end, then the command's CRLF. */
-function appendStep(event: CommandReaderEvent, append: { planned: Command; ended: boolean }): StepAction[] {
+/**
+ * Reader events while an APPEND message streams: chunks, its end, then the command's CRLF or, for
+ * MULTIAPPEND, the next message's literal (judged again with the whole command so far).
+ */
+function appendStep(event: CommandReaderEvent, context: StepContext, append: { planned: Command; ended: boolean }): StepAction[] {
   if (event.type === 'literal-chunk' && !append.ended) return [{ type: 'append-chunk', data: event.data }];
   if (event.type === 'literal-end' && !append.ended) return [{ type: 'append-ended' }];
+  if (event.type === 'fatal') return [{ type: 'append-abort', line: `* BYE ${FATAL_TEXT[event.reason]}` }];
   if (event.type === 'command' && append.ended) {
     const parsed = parseCommand(event.parts);
     if (parsed.ok && isDeepStrictEqual(parsed.command, append.planned)) return [{ type: 'append-complete' }];
   }
-  // A second literal, more arguments, a bare LF after the message: never completed upstream.
-  return [{ type: 'append-abort', line: MALFORMED_APPEND }];
+  if (event.type === 'literal' && append.ended) {
+    if (!context.multiAppend) {
+      return [{ type: 'append-cancel', refusal: { status: 'BAD', code: null, text: 'MULTIAPPEND is not available through this gateway' }, refuseLiteral: true, command: null }];
+    }
+    const actions = literalStep(event, { ...context, append: null });
+    const first = actions[0];
+    if (first?.type === 'relay-append') return [{ type: 'append-next', command: first.command, planned: first.planned, sync: first.sync }];
+    const refusal = actions.find((a): a is Extract<StepAction, { type: 'refuse' }> => a.type === 'refuse');
+    if (refusal) return [{ type: 'append-cancel', refusal: refusal.refusal, refuseLiteral: true, command: refusal.command }];
+    return [{ type: 'append-cancel', refusal: MALFORMED_APPEND, refuseLiteral: true, command: null }];
+  }
+  // More arguments, a bare LF after the message, a literal that is no message: never completed upstream.
+  return [{ type: 'append-cancel', refusal: MALFORMED_APPEND, refuseLiteral: false, command: null }];
 }

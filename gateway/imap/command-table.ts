@@ -33,6 +33,8 @@ export interface CommandSpec {
   relayed: boolean;
   /** For APPEND/REPLACE: a top-level literal at this argument index or later is the message. */
   messageArg: number | null;
+  /** A shape the pattern language cannot say (MULTIAPPEND's repeated groups); null when it fits. */
+  check: ((args: readonly Arg[]) => string | null) | null;
 }
 
 const ANY: readonly SessionState[] = ['not-authenticated', 'authenticated', 'selected'];
@@ -45,6 +47,22 @@ interface Definition {
   args: readonly ArgPatternText[];
   relayed?: boolean;
   messageArg?: number;
+  check?: (args: readonly Arg[]) => string | null;
+}
+
+/**
+ * MULTIAPPEND (RFC 3502 §6.3.11): `APPEND mailbox 1*(SP [flag-list SP] [date-time SP] message)`. Each
+ * message may have its own flag list and date; a message always closes its group.
+ */
+function checkAppendGroups(args: readonly Arg[]): string | null {
+  let i = 1;
+  while (i < args.length) {
+    if (args[i]!.type === 'list') i++;
+    if (args[i]?.type === 'string') i++;
+    if (args[i]?.type !== 'streamed-literal') return 'APPEND: each message is [(flags)] ["date"] then the message literal';
+    i++;
+  }
+  return null;
 }
 
 // Argument shapes follow the ABNF of RFC 9051 §9 and of each extension's RFC; they are coarse on
@@ -74,7 +92,8 @@ const DEFINITIONS: Record<string, Definition> = {
   LSUB: { states: AUTHENTICATED, args: ['astring', 'astring'] },
   NAMESPACE: { states: AUTHENTICATED, args: [] },
   STATUS: { states: AUTHENTICATED, args: ['astring', 'list'] },
-  APPEND: { states: AUTHENTICATED, args: ['astring', 'list?', 'string?', 'message'], messageArg: 1 },
+  // RFC 3502 MULTIAPPEND: the groups after the mailbox are checked by checkAppendGroups.
+  APPEND: { states: AUTHENTICATED, args: ['astring', 'list|string|message+'], messageArg: 1, check: checkAppendGroups },
   IDLE: { states: AUTHENTICATED, args: [] }, // RFC 2177
   // RFC 9051 §6.4: selected.
   CHECK: { states: SELECTED, args: [] },
@@ -114,9 +133,10 @@ const DEFINITIONS: Record<string, Definition> = {
   UNAUTHENTICATE: { states: AUTHENTICATED, args: [], relayed: false }, // RFC 8437
   REPLACE: { states: SELECTED, args: ['seq', 'astring', 'list?', 'string?', 'message'], messageArg: 2 }, // RFC 8508
   'UID REPLACE': { states: SELECTED, args: ['seq', 'astring', 'list?', 'string?', 'message'], messageArg: 2 },
-  RESETKEY: { states: AUTHENTICATED, args: ['any*'] }, // RFC 4467 URLAUTH
-  GENURLAUTH: { states: AUTHENTICATED, args: ['any', 'any', 'any*'] },
-  URLFETCH: { states: AUTHENTICATED, args: ['any+'] },
+  // RFC 4467 URLAUTH: not offered (capability-filter.ts says why); known only to be answered BAD.
+  RESETKEY: { states: AUTHENTICATED, args: ['any*'], relayed: false },
+  GENURLAUTH: { states: AUTHENTICATED, args: ['any', 'any', 'any*'], relayed: false },
+  URLFETCH: { states: AUTHENTICATED, args: ['any+'], relayed: false },
   FILTER: { states: AUTHENTICATED, args: ['any+'] }, // Pigeonhole's FILTER=SIEVE
 };
 
@@ -140,6 +160,7 @@ function buildTable(): ReadonlyMap<string, CommandSpec> {
       maxArgs: pattern.reduce((sum, p) => sum + p.max, 0),
       relayed: def.relayed ?? true,
       messageArg: def.messageArg ?? null,
+      check: def.check ?? null,
     });
   }
   return table;
@@ -185,5 +206,6 @@ export function checkArguments(spec: CommandSpec, args: readonly Arg[]): string 
     }
     if (count < p.min) return `${spec.name}: argument ${i + 1} should be ${p.kinds.join(' or ')}`;
   }
-  return i === args.length ? null : `${spec.name}: too many arguments`;
+  if (i !== args.length) return `${spec.name}: too many arguments`;
+  return spec.check ? spec.check(args) : null;
 }

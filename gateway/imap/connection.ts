@@ -417,6 +417,7 @@ export class ImapConnection {
       maxMessageSize: this.settings.maxMessageSize,
       saslTag: this.saslTag,
       append: relay?.appendInProgress() ?? null,
+      multiAppend: relay?.multiAppend ?? false,
     };
     for (const action of clientStep(event, context)) {
       if (this.closed) return;
@@ -470,6 +471,13 @@ export class ImapConnection {
         return;
       case 'append-complete':
         this.relay!.completeAppend();
+        return;
+      case 'append-next':
+        this.relay!.continueAppend(action.command, action.planned, action.sync);
+        return;
+      case 'append-cancel':
+        if (action.refusal.reason && action.command) this.relay?.noteRefusal(action.refusal.reason, action.command);
+        this.relay!.cancelAppend(action.refusal, action.refuseLiteral);
         return;
       case 'append-abort':
         this.relay!.destroy();

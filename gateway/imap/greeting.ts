@@ -21,7 +21,7 @@ export interface PreAuthState {
 export function preAuthCapabilities(state: PreAuthState): string[] {
   const caps = ['IMAP4rev1', 'LITERAL-', 'ID'];
   if (state.tlsAvailable && !state.secure) caps.push('STARTTLS');
-  if (state.loginAllowed) caps.push('SASL-IR', 'AUTH=PLAIN');
+  if (state.loginAllowed) caps.push('SASL-IR', 'AUTH=PLAIN', 'AUTH=LOGIN');
   else caps.push('LOGINDISABLED');
   return caps;
 }

@@ -1,7 +1,9 @@
 /**
  * The not-authenticated state (RFC 9051 §6.1, §6.2), answered by the gateway itself: nothing reaches
  * the store before the accounts core has accepted the login. CAPABILITY, NOOP, LOGOUT, ID, STARTTLS,
- * LOGIN and AUTHENTICATE PLAIN (RFC 4616, with SASL-IR RFC 4959, continuation lines and `*` to cancel).
+ * LOGIN and AUTHENTICATE PLAIN (RFC 4616, with SASL-IR RFC 4959, continuation lines and `*` to cancel)
+ * and AUTHENTICATE LOGIN (draft-murchison-sasl-login: username, then password, each base64 on its own
+ * line after a `+` prompt), which ends in the same verify() as LOGIN: same throttle, same attempt cap.
  */
 import { type Command, astringValue } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
@@ -29,6 +31,13 @@ function verify(conn: ImapConnection, tag: string, username: string, secret: str
   conn.pauseLoginTimers();
   logIn(conn, tag, username, secret);
 }
+
+/** AUTHENTICATE LOGIN in progress: null until the username line came. Cleared by each AUTHENTICATE. */
+const saslLogin = new WeakMap<ImapConnection, { username: string | null }>();
+
+/** The prompts of the LOGIN mechanism, base64 of "Username:" and "Password:" (as clients expect them). */
+const LOGIN_USERNAME_PROMPT = `+ ${Buffer.from('Username:').toString('base64')}`;
+const LOGIN_PASSWORD_PROMPT = `+ ${Buffer.from('Password:').toString('base64')}`;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -91,7 +100,8 @@ function startTls(conn: ImapConnection, tag: string): void {
 
 function authenticate(conn: ImapConnection, tag: string, command: Command): void {
   const mechanism = astringValue(command.args[0])?.toUpperCase();
-  if (mechanism !== 'PLAIN') {
+  saslLogin.delete(conn);
+  if (mechanism !== 'PLAIN' && mechanism !== 'LOGIN') {
     conn.reply(tag, loginReplies.unsupportedMechanism);
     return;
   }
@@ -100,6 +110,17 @@ function authenticate(conn: ImapConnection, tag: string, command: Command): void
     return;
   }
   const initial = command.args[1];
+  if (mechanism === 'LOGIN') {
+    saslLogin.set(conn, { username: null });
+    if (initial) {
+      const text = astringValue(initial) ?? '';
+      handleSaslResponse(conn, tag, Buffer.from(text === '=' ? '' : text, 'latin1'));
+      return;
+    }
+    conn.write(LOGIN_USERNAME_PROMPT);
+    conn.expectSaslResponse(tag);
+    return;
+  }
   if (initial) {
     // SASL-IR (RFC 4959 §3): "=" is an empty initial response.
     const text = astringValue(initial) ?? '';
@@ -114,11 +135,44 @@ function authenticate(conn: ImapConnection, tag: string, command: Command): void
 /** The client's line after our `+`: base64 of the PLAIN message, or `*` to cancel. */
 export function handleSaslResponse(conn: ImapConnection, tag: string, data: Buffer): void {
   const text = data.toString('latin1');
+  const login = saslLogin.get(conn);
   if (text === '*') {
+    saslLogin.delete(conn);
     conn.bad(tag, 'Authentication cancelled');
     return;
   }
+  if (login) {
+    stepLogin(conn, tag, login, text);
+    return;
+  }
   finishPlain(conn, tag, text);
+}
+
+/** One line of AUTHENTICATE LOGIN: the username (then prompt for the password), or the password. */
+function stepLogin(conn: ImapConnection, tag: string, login: { username: string | null }, base64: string): void {
+  if (!BASE64.test(base64)) {
+    saslLogin.delete(conn);
+    conn.bad(tag, 'Invalid SASL response');
+    return;
+  }
+  const value = Buffer.from(base64, 'base64').toString('utf8');
+  if (login.username === null) {
+    if (value === '' || value.includes('\0')) {
+      saslLogin.delete(conn);
+      conn.reply(tag, loginReplies.failed);
+      return;
+    }
+    login.username = value;
+    conn.write(LOGIN_PASSWORD_PROMPT);
+    conn.expectSaslResponse(tag);
+    return;
+  }
+  saslLogin.delete(conn);
+  if (value === '' || value.includes('\0')) {
+    conn.reply(tag, loginReplies.failed);
+    return;
+  }
+  verify(conn, tag, login.username, value);
 }
 
 /** RFC 4616 §2: message = [authzid] NUL authcid NUL passwd. */

@@ -19,7 +19,7 @@ import type { ImapConnection } from './connection.js';
 import { type ResponseEvent, ResponseReader } from './response-reader.js';
 import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
 import { type CopyProbe, copyProbeCommand, readProbeFetch, uidSet } from './copy-probe.js';
-import { asRestrictedAnswer } from './refusal.js';
+import { type Refusal, asRestrictedAnswer } from './refusal.js';
 import { RefusalAudit } from './refusal-audit.js';
 import { changesSessionState, stateAfter } from './session-effects.js';
 import type { UpstreamSession } from './upstream.js';
@@ -32,10 +32,17 @@ interface AppendState {
   /** The command as parsed when its message literal was announced; its end must parse the same. */
   planned: Command;
   clientSync: boolean;
-  /** upstream: waiting for the store; literal: client bytes flowing; end: waiting for the CRLF; sent. */
-  phase: 'upstream' | 'literal' | 'end' | 'sent';
+  /**
+   * upstream: waiting for the store; literal: client bytes flowing; end: waiting for the CRLF or the next
+   * message; sent. aborting / abort-sync: the store's command is being made to fail (cancelAppend).
+   */
+  phase: 'upstream' | 'literal' | 'end' | 'sent' | 'aborting' | 'abort-sync';
   /** The last chunk, held back until the command is known to end well (see onAppendEvent). */
   held: Buffer | null;
+  /** Messages whose bytes have begun going upstream (MULTIAPPEND has several). */
+  streamed: number;
+  /** What the client is answered once the store has dropped the cancelled APPEND. */
+  refusal: Refusal | null;
 }
 
 interface InFlight {
@@ -52,8 +59,22 @@ interface InFlight {
   probe: CopyProbe | null;
 }
 
+/**
+ * Ends a cancelled APPEND on the store: after the last message's final bytes, a `)` no APPEND grammar
+ * accepts. Dovecot answers the APPEND BAD and rolls its transaction back, so none of the command's
+ * messages is stored (seen with Dovecot 2.3.19; test/gateway/imap/multiappend.test.ts checks the store).
+ * It also answers the rest of that line `* BAD`; the NOOP that follows marks the end of those answers.
+ */
+const CANCEL_TRAILER = Buffer.from(')\r\nPOSTERN.SYNC NOOP\r\n');
+const CANCEL_SYNC_TAG = 'POSTERN.SYNC';
+
 const LOST = '* BYE [UNAVAILABLE] Lost the connection to the mail store';
 const UNREADABLE = '* BYE [UNAVAILABLE] The mail store sent a response the gateway cannot relay';
+
+/** The size of the last message literal of an APPEND (the one just announced). */
+function lastMessageSize(command: Command): number {
+  return command.args.findLast((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
+}
 
 export class Relay {
   private readonly upstream: net.Socket;
@@ -112,6 +133,11 @@ export class Relay {
     up.on('error', this.onUpstreamError);
     up.on('close', this.onUpstreamClose);
     if (leftover.length > 0) this.onUpstreamData(leftover);
+  }
+
+  /** The store takes MULTIAPPEND, so the gateway offers it (capability-filter.ts). */
+  get multiAppend(): boolean {
+    return this.capabilities.some((c) => c.toUpperCase() === 'MULTIAPPEND');
   }
 
   /** A restricted login: nothing that destroys mail may pass. */
@@ -184,13 +210,67 @@ export class Relay {
    * `planned` is the command as parsed with the literal announced: its end must parse the same.
    */
   startAppend(command: Command, planned: Command, clientSync: boolean): void {
-    const append: AppendState = { planned, clientSync, phase: 'upstream', held: null };
+    const append: AppendState = { planned, clientSync, phase: 'upstream', held: null, streamed: 0, refusal: null };
     if (!this.auth.restricted) {
       this.send(command, append);
       return;
     }
-    const size = command.args.find((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
-    this.withBudget(command, size, () => this.send(command, append), () => this.conn.reader.refuseLiteral());
+    this.withBudget(command, lastMessageSize(command), () => this.send(command, append), () => this.conn.reader.refuseLiteral());
+  }
+
+  /**
+   * MULTIAPPEND (RFC 3502): the next message was announced and the policy let the whole command so far
+   * through. Restricted sessions are charged each message before its bytes are read; a refusal cancels
+   * the whole command (cancelAppend), so the store keeps none of its messages.
+   */
+  continueAppend(command: Command, planned: Command, clientSync: boolean): void {
+    const f = this.inFlight!;
+    const append = f.append!;
+    const go = () => {
+      if (append.held) this.writeUpstream(append.held);
+      append.held = null;
+      // The serialization is deterministic: skip what already went upstream, up to the new message's header.
+      const segments = serializeCommand(command, { nonSyncLiteralMax: this.nonSyncLiteralMax });
+      let next = 0;
+      for (let seen = 0; seen < append.streamed; next++) if (segments[next]!.kind === 'stream') seen++;
+      f.segments = segments;
+      f.next = next;
+      append.planned = planned;
+      append.clientSync = clientSync;
+      append.phase = 'upstream';
+      this.runSegments();
+    };
+    this.conn.wait();
+    if (!this.auth.restricted) return go();
+    reserveAddedBytes(this.conn.ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, lastMessageSize(command)).then(
+      (refusal) => {
+        if (this.closed) return;
+        if (!refusal) return go();
+        this.refusals.record(refusal.reason, command.name);
+        this.cancelAppend(asRestrictedAnswer({ status: 'NO', ...refusal }), true);
+      },
+      (error: unknown) => {
+        this.conn.ctx.log.error({ err: error }, 'restricted budget check failed');
+        if (!this.closed) this.cancelAppend({ status: 'NO', code: 'UNAVAILABLE', text: 'Try again later' }, true);
+      },
+    );
+  }
+
+  /**
+   * The APPEND cannot complete (a further message refused, junk after a message): the store gets the last
+   * message's final bytes and CANCEL_TRAILER, which makes it fail and store nothing; once the store has
+   * answered, the client gets `refusal` and the connection goes on. `refuseLiteral`: the client's announced
+   * literal is refused (a {n+} one is read and dropped, so the stream stays in step).
+   */
+  cancelAppend(refusal: Refusal, refuseLiteral: boolean): void {
+    const append = this.inFlight!.append!;
+    if (refuseLiteral) this.conn.reader.refuseLiteral();
+    this.conn.wait();
+    append.phase = 'aborting';
+    append.refusal = refusal;
+    if (append.held) this.writeUpstream(append.held);
+    append.held = null;
+    this.writeUpstream(CANCEL_TRAILER);
   }
 
   /**
@@ -339,6 +419,7 @@ export class Relay {
       } else {
         const append = f.append!;
         append.phase = 'literal';
+        append.streamed++;
         if (append.clientSync) this.conn.write('+ Ready for literal data');
         this.conn.reader.streamLiteral();
         this.conn.proceed();
@@ -389,6 +470,8 @@ export class Relay {
     const { head, text, end } = event;
     if (head.kind === 'untagged') {
       if (head.status === 'BYE') this.sawBye = true;
+      // The store's answers to the rest of a cancelled APPEND's line are ours, not the client's.
+      if (head.status === 'BAD' && this.inFlight?.append?.phase === 'abort-sync') return;
       if (head.keyword === 'CAPABILITY' || (head.status !== null && carriesCapabilities(text))) {
         // A capability list must be rewritten whole: one that arrives in pieces is not relayed.
         if (end === 'partial') return this.fail(UNREADABLE);
@@ -423,6 +506,7 @@ export class Relay {
       }
       return;
     }
+    if (f.append?.phase === 'aborting' || f.append?.phase === 'abort-sync') return this.onCancelAnswer(f, f.append, head.tag, head.status);
     // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
     if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
     if (f.idle === 'idling') this.conn.reader.endIdle(); // the store ended the IDLE before any DONE
@@ -434,6 +518,19 @@ export class Relay {
     if (f.invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
     else this.forward(carriesCapabilities(text) ? filterCapabilityText(text, this.capabilityOptions) : text, end);
     this.complete(f, head.status!);
+  }
+
+  /** The store's tagged answers to a cancelled APPEND: first the APPEND's own, then the sync NOOP's. */
+  private onCancelAnswer(f: InFlight, append: AppendState, tag: string | null, status: string | null): void {
+    if (append.phase === 'aborting') {
+      if (tag !== f.tag || status === 'OK') return this.fail(UNREADABLE);
+      append.phase = 'abort-sync';
+      return;
+    }
+    if (tag !== CANCEL_SYNC_TAG) return this.fail(UNREADABLE);
+    this.inFlight = null;
+    this.conn.refuse(f.tag, append.refusal!);
+    this.conn.proceed();
   }
 
   private forward(text: Buffer, end: string): void {

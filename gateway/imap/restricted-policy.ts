@@ -74,12 +74,21 @@ function storeAction(command: Command): MailAction | PolicyVerdict {
   return { kind: 'change-flags', change, flags };
 }
 
-/** APPEND mailbox [(flags)] [date] message: the flags are what the rule judges. */
+/**
+ * APPEND mailbox [(flags)] [date] message, repeated for MULTIAPPEND (RFC 3502): the flags are what the
+ * rule judges. Every message's flag list is gathered, so one message planted with \Deleted refuses the
+ * whole command (the rule judges flag by flag, so judging them together is judging each message). The
+ * command is judged again each time a further message is announced (client-step.ts).
+ */
 function appendAction(command: Command): MailAction | PolicyVerdict {
-  const list = command.args[1]?.type === 'list' ? command.args[1].items : [];
-  const flags = atomFlags(list);
-  if (!flags) return noPermission('Flags must be atoms', 'restricted.flag-syntax');
-  return { kind: 'append', flags };
+  const all: string[] = [];
+  for (const arg of command.args.slice(1)) {
+    if (arg.type !== 'list') continue;
+    const flags = atomFlags(arg.items);
+    if (!flags) return noPermission('Flags must be atoms', 'restricted.flag-syntax');
+    all.push(...flags);
+  }
+  return { kind: 'append', flags: all };
 }
 
 /**

@@ -170,7 +170,10 @@ describe('parseCommand: arguments', () => {
     expect(parse('a APPEND INBOX {5}\r\nhello').ok).toBe(false);
     expect(parse('a SEARCH TEXT {5}\r\nhello', [true])).toMatchObject({ ok: false });
     expect(parse('a APPEND INBOX ({5}\r\nhello)', [true])).toMatchObject({ ok: false, text: 'A message literal must be a top-level argument' });
-    expect(parse('a APPEND INBOX {5}\r\nhello {5}\r\nhello', [true, true])).toMatchObject({ ok: false, text: 'APPEND: too many arguments' });
+    // MULTIAPPEND (RFC 3502): more messages, each with its own optional flags and date; a group must end with its message.
+    expect(parse('a APPEND INBOX {5}\r\nhello (\\Seen) {5}\r\nhello', [true, true])).toMatchObject({ ok: true });
+    expect(parse('a APPEND INBOX {5}\r\nhello (\\Seen)', [true])).toMatchObject({ ok: false, text: 'APPEND: each message is [(flags)] ["date"] then the message literal' });
+    expect(parse('a APPEND INBOX {5}\r\nhello "x" (\\Seen) {5}\r\nhello', [true, true])).toMatchObject({ ok: false });
   });
 });
 

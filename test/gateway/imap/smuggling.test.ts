@@ -144,6 +144,25 @@ describe('APPEND streaming', () => {
     expect(relayed(out)).toEqual([]);
   });
 
+  it('MULTIAPPEND to a store without it: tagged BAD, the store command cancelled, the next command runs', () => {
+    const out = transcript('a1 APPEND INBOX {5+}\r\nhello {16+}\r\nb1 EXPUNGE\r\nxx\r\n\r\nc1 NOOP\r\n', { state: 'selected', multiAppend: false });
+    expect(out).toContainEqual({ type: 'abort-upstream' });
+    expect(answers(out)).toEqual(['a1 BAD MULTIAPPEND is not available through this gateway']);
+    expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
+  });
+
+  it('MULTIAPPEND relays every message with its own flags in one command', () => {
+    const out = transcript('a1 APPEND INBOX (\\Seen) {5+}\r\nhello (\\Flagged) {5+}\r\nworld\r\n', { state: 'authenticated', nonSyncLiteralMax: Infinity });
+    expect(relayed(out)).toEqual(['a1 APPEND INBOX (\\Seen) {5+}\r\nhello (\\Flagged) {5+}\r\nworld\r\n']);
+  });
+
+  it('restricted MULTIAPPEND with one message marked \\Deleted: refused whole, its bytes dropped', () => {
+    const out = transcript('a1 APPEND INBOX {5+}\r\nhello (\\Deleted) {14+}\r\nb1 EXPUNGE\r\n\r\n\r\nc1 NOOP\r\n', { state: 'selected', restricted: true });
+    expect(out).toContainEqual({ type: 'abort-upstream' });
+    expect(answers(out)[0]).toMatch(/^a1 NO \[NOPERM\]/);
+    expect(relayed(out)).toEqual(['c1 NOOP\r\n']);
+  });
+
   it('answers NO [TOOBIG] for a message over the limit, and the client sends nothing more', () => {
     const out = transcript('a1 APPEND INBOX {2000}\r\nb1 NOOP\r\n', { state: 'authenticated', maxMessageSize: 1999 });
     expect(answers(out)).toEqual(['a1 NO [TOOBIG] Message too large']);

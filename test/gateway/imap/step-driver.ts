@@ -19,7 +19,7 @@ export type Outcome =
   /** A command before login, handed to pre-auth.ts. */
   | { type: 'pre-auth'; command: Command }
   | { type: 'idle-done'; valid: boolean }
-  /** A streamed APPEND turned out malformed after its prefix went upstream: the store session is cut. */
+  /** A streamed APPEND turned out malformed or refused after its prefix went upstream: the store's command is made to fail (or the session cut). */
   | { type: 'abort-upstream' }
   /** The connection was closed with this last line. */
   | { type: 'closed'; line: string };
@@ -32,6 +32,8 @@ export interface HarnessOptions {
   /** Upstream's non-synchronizing literal limit for serialization. */
   nonSyncLiteralMax?: number;
   maxMessageSize?: number;
+  /** Whether the stand-in store offers MULTIAPPEND (default yes, as Dovecot does). */
+  multiAppend?: boolean;
 }
 
 /** Splits `input` into chunks whose sizes cycle through `sizes`. */
@@ -58,24 +60,32 @@ export function runGateway(input: string | Buffer, options: HarnessOptions = {})
     maxMessageSize: options.maxMessageSize ?? 50 * 1024 * 1024,
     saslTag: null,
     append: null,
+    multiAppend: options.multiAppend ?? true,
   };
   const serializeOptions = { nonSyncLiteralMax: options.nonSyncLiteralMax ?? 0 };
   const outcomes: Outcome[] = [];
-  let appending: { command: Command; chunks: Buffer[] } | null = null;
+  /** The APPEND being streamed: the command as it goes on, and each message's bytes. */
+  let appending: { command: Command; messages: Buffer[][] } | null = null;
   let closed = false;
   let bads = 0;
   let refusals = 0;
 
-  const relay = (command: Command, streamed: Buffer[]) => {
+  const relay = (command: Command, messages: Buffer[][]) => {
+    let k = 0;
     const upstream = serializeCommand(command, serializeOptions).map((s) => {
       if (s.kind === 'bytes') return s.data.toString('latin1');
-      return s.kind === 'stream' ? Buffer.concat(streamed).toString('latin1') : '';
+      return s.kind === 'stream' ? Buffer.concat(messages[k++] ?? []).toString('latin1') : '';
     }).join('');
     outcomes.push({ type: 'relay', command, upstream });
     if (command.name === 'IDLE') {
       outcomes.push({ type: 'answer', line: '+ idling' });
       reader.enterIdle();
     }
+  };
+  const refuse = (tag: string | null, refusal: Extract<StepAction, { type: 'refuse' }>['refusal']) => {
+    outcomes.push({ type: 'answer', line: refusalLine(tag, refusal) });
+    if (refusal.status === 'BAD' && ++bads >= MAX_BAD_COMMANDS) close('* BYE Too many invalid commands');
+    else if (refusal.reason && ++refusals >= MAX_REFUSED_COMMANDS) close('* BYE Too many refused commands');
   };
   const close = (line: string) => {
     outcomes.push({ type: 'closed', line });
@@ -86,9 +96,7 @@ export function runGateway(input: string | Buffer, options: HarnessOptions = {})
     switch (action.type) {
       case 'refuse':
         context.saslTag = null;
-        outcomes.push({ type: 'answer', line: refusalLine(action.tag, action.refusal) });
-        if (action.refusal.status === 'BAD' && ++bads >= MAX_BAD_COMMANDS) close('* BYE Too many invalid commands');
-        else if (action.refusal.reason && ++refusals >= MAX_REFUSED_COMMANDS) close('* BYE Too many refused commands');
+        refuse(action.tag, action.refusal);
         return;
       case 'write':
         outcomes.push({ type: 'answer', line: action.line });
@@ -113,22 +121,38 @@ export function runGateway(input: string | Buffer, options: HarnessOptions = {})
         relay(action.command, []);
         return;
       case 'relay-append':
-        appending = { command: action.command, chunks: [] };
+        appending = { command: action.command, messages: [[]] };
         context.append = { planned: action.planned, ended: false };
         if (action.sync) outcomes.push({ type: 'answer', line: '+ Ready for literal data' });
         reader.streamLiteral();
         return;
+      case 'append-next':
+        appending!.command = action.command;
+        appending!.messages.push([]);
+        context.append = { planned: action.planned, ended: false };
+        if (action.sync) outcomes.push({ type: 'answer', line: '+ Ready for literal data' });
+        reader.streamLiteral();
+        return;
+      case 'append-cancel': {
+        const tag = appending!.command.tag;
+        if (action.refuseLiteral) reader.refuseLiteral();
+        appending = null;
+        context.append = null;
+        outcomes.push({ type: 'abort-upstream' });
+        refuse(tag, action.refusal);
+        return;
+      }
       case 'idle-done':
         outcomes.push({ type: 'idle-done', valid: action.valid });
         return;
       case 'append-chunk':
-        appending!.chunks.push(Buffer.from(action.data));
+        appending!.messages.at(-1)!.push(Buffer.from(action.data));
         return;
       case 'append-ended':
         context.append!.ended = true;
         return;
       case 'append-complete':
-        relay(appending!.command, appending!.chunks);
+        relay(appending!.command, appending!.messages);
         appending = null;
         context.append = null;
         return;

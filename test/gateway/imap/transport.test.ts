@@ -53,7 +53,7 @@ describe('before TLS on a network address', () => {
     expect(await c.command('t1', 'STARTTLS')).toBe('t1 OK Begin TLS negotiation now');
     const s = await c.upgrade();
     await s.command('c1', 'CAPABILITY');
-    expect(s.text).toMatch(/^\* CAPABILITY IMAP4rev1 LITERAL- ID SASL-IR AUTH=PLAIN\r\n/m);
+    expect(s.text).toMatch(/^\* CAPABILITY IMAP4rev1 LITERAL- ID SASL-IR AUTH=PLAIN AUTH=LOGIN\r\n/m);
     expect(await s.login(user.username, user.password)).toMatch(/^L1 OK /);
     expect(await s.command('t2', 'STARTTLS')).toMatch(/^t2 NO \[CANNOT\]/);
     s.close();
@@ -72,7 +72,7 @@ describe('before TLS on a network address', () => {
 
   it('serves implicit TLS on the IMAPS port', async () => {
     const s = await RawClient.connect(live.gateway.imapsPort!, { tls: true });
-    expect(s.text).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 LITERAL- ID SASL-IR AUTH=PLAIN\] /);
+    expect(s.text).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 LITERAL- ID SASL-IR AUTH=PLAIN AUTH=LOGIN\] /);
     expect(await s.login(user.username, user.app)).toMatch(/^L1 OK /);
     s.close();
   });
