@@ -174,7 +174,6 @@ export async function startSubmissionListener(
   /** Sessions in the middle of DATA: a drain lets them finish (their reply first, then the 421). */
   const inData = new Set<string>();
   let draining = false;
-  const connectionOf = (id: string) => servers.flatMap((server) => [...server.connections]).find((c) => c.id === id) ?? null;
   const shutDown = (id: string) => {
     const conn = connectionOf(id);
     conn?.send(421, '4.3.2 Server shutting down; try again shortly');
