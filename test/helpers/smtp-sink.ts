@@ -32,7 +32,11 @@ export interface SmtpSink {
 }
 
 /** `port`: listen there (to come back up where a test took the sink down); default a free one. */
-export async function startSmtpSink(options: { port?: number } = {}): Promise<SmtpSink> {
+/**
+ * `usersMailOnly`: mail Postern writes itself (login notices, address confirmations: `Auto-Submitted:
+ * auto-generated`) is not recorded, so a test of what a user sends counts only that.
+ */
+export async function startSmtpSink(options: { port?: number; usersMailOnly?: boolean } = {}): Promise<SmtpSink> {
   const waiters: Array<() => void> = [];
   // Callbacks below run after `sink` exists (set up just after the server object).
   const server: SMTPServer = new SMTPServer({
@@ -60,11 +64,14 @@ export async function startSmtpSink(options: { port?: number } = {}): Promise<Sm
         ended = true;
         if (sink.dataReply === 'refuse') return done(Object.assign(new Error('5.7.1 Refused by policy'), { responseCode: 554 }));
         if (sink.dataReply === 'defer') return done(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
+        const body = Buffer.concat(chunks);
+        const head = body.subarray(0, Math.max(0, body.indexOf('\r\n\r\n'))).toString('latin1');
+        if (options.usersMailOnly && /^auto-submitted:\s*auto-generated/im.test(head)) return done(null, 'queued');
         const args = session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, string> | false) : false;
         sink.messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
-          body: Buffer.concat(chunks),
+          body,
           declaredSize: args && args.SIZE ? Number(args.SIZE) : undefined,
         });
         for (const w of waiters.splice(0)) w();

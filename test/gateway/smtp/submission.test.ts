@@ -20,7 +20,7 @@ let dana: { id: number };
 const DANA = { user: 'dana', pass: 'dana-main-password', email: 'dana@example.test' };
 
 beforeAll(async () => {
-  sink = await startSmtpSink();
+  sink = await startSmtpSink({ usersMailOnly: true });
   ctx = await createTestContext({ env: { UPSTREAM_SMTP: `${sink.host}:${sink.port}` } });
   dana = await createSender(ctx, DANA.user, DANA.pass, DANA.email);
   listener = await startSmtpSubmission(ctx, { host: '127.0.0.1', port: 0, closeTimeoutMs: 200 });
