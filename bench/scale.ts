@@ -23,6 +23,7 @@ import { startDovecot } from '../src/upstream/dev-dovecot.js';
 import { startPostern, type PosternProcess } from '../test/helpers/postern-process.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { RawImap } from './lib/raw-imap.js';
+import { freePort } from './lib/pass-through.js';
 
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.SCALE_CONCURRENCY ?? 8);
@@ -39,13 +40,6 @@ const children: ChildProcess[] = [];
 const instances: PosternProcess[] = [];
 let stopDovecot: (() => Promise<void>) | null = null;
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 function rssKiB(pid: number): number {
   // The serve process is node running tsx: its own RSS (children excluded).

@@ -19,7 +19,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +28,7 @@ import { findSpecialFolder, listFolders } from '../web/mail/folders.js';
 import { listPage } from '../web/mail/message-list.js';
 import { openMessage } from '../web/mail/message-read.js';
 import { fetchHits, runSearch, type SearchTerms } from '../web/mail/search.js';
+import { freePort } from './lib/pass-through.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const MESSAGE_BYTES = 5000;
@@ -48,15 +48,6 @@ const BENCH_PG = process.env.BENCH_PG ?? '';
 const BENCH_DB = `postern_webmail_bench_${process.pid}`;
 const SEARCH_SUBJECT = `message ${Math.floor(MESSAGES / 2) + 1}`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);

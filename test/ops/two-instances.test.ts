@@ -19,6 +19,7 @@ import { createContext, type AppContext } from '../../src/context.js';
 import { RawClient } from '../gateway/imap/live-gateway.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { freePort } from '../helpers/private-postgres.js';
 import { startPostern, type PosternProcess } from '../helpers/postern-process.js';
 
 const HAPROXY = '/usr/sbin/haproxy';
@@ -32,13 +33,6 @@ let haproxy: ChildProcess | undefined;
 const front = { a: 0, b: 0, any: 0 };
 const user = { name: `two${crypto.randomBytes(4).toString('hex')}`, password: `main-${crypto.randomBytes(8).toString('hex')}`, id: 0, app: '', appId: 0 };
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 async function startInstance(name: string): Promise<PosternProcess> {
   const d = inject('dovecot');

@@ -19,17 +19,8 @@ import { Page } from '../../views/layout.js';
 import { CsrfField, Notice, PostButton, Time } from '../../views/ui.js';
 import { canUseOptions } from '../../middleware/access.js';
 import { readForm, requireStepUp, viewerOf } from '../../middleware/session.js';
-import { NOTICE_KINDS, NOTICE_KIND_NAMES, noticeKindsOf, setNoticeKinds, verifiedDefaultAddress, type NoticeKind } from '../../../src/notices/index.js';
+import { METHOD_NAMES, NOTICE_KINDS, NOTICE_KIND_NAMES, noticeKindsOf, setNoticeKinds, verifiedDefaultAddress, type NoticeKind } from '../../../src/notices/index.js';
 import { shortUserAgent } from '../../user-agent.js';
-
-const METHOD_NAMES: Record<AuthMethod, string> = {
-  main: 'Main password',
-  password: 'Alternate password',
-  otp: 'One-time code',
-  sms: 'SMS password + code',
-  app: 'App password',
-  totp: 'Password + authenticator app',
-};
 
 function methodName(m: unknown): string {
   return typeof m === 'string' && m in METHOD_NAMES ? METHOD_NAMES[m as AuthMethod] : '—';
