@@ -3,14 +3,14 @@
  * `loadSession` ran, the session (null for a visitor). Sub-apps type themselves with `Hono<WebEnv>`.
  */
 import type { AppContext } from '../src/context.js';
-import type { WebSession } from '../src/auth/web-sessions.js';
+import type { SessionGroup, WebSession } from '../src/auth/web-sessions.js';
 import type { StorePool } from './mail/store-pool.js';
 
 /** Who is looking at the page, as far as the layout and the sidebar need to know. */
 export interface Viewer {
   session: WebSession;
   /** The business or family the user belongs to, when any. */
-  group: { id: number; name: string; kind: 'business' | 'family'; allowSms: boolean; isAdmin: boolean } | null;
+  group: SessionGroup | null;
 }
 
 export interface WebOptions {

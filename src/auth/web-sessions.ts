@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { AppContext } from '../context.js';
-import { altLogins, users, webSessions } from '../db/schema.js';
+import { altLogins, groupMembers, groups, users, webSessions } from '../db/schema.js';
 import { PosternError } from '../errors.js';
 import type { AuthMethod } from './types.js';
 
@@ -110,8 +110,17 @@ export async function createWebSession(
   return { token: `${id}.${secret}`, id };
 }
 
+/** The business or family of the session's user, read with the session (one query per request). */
+export interface SessionGroup {
+  id: number;
+  name: string;
+  kind: 'business' | 'family';
+  allowSms: boolean;
+  isAdmin: boolean;
+}
+
 export type SessionLookup =
-  | { ok: true; session: WebSession }
+  | { ok: true; session: WebSession; group: SessionGroup | null }
   /** `userId` is known when the token named a real session (a replay after logout, an expired one …). */
   | { ok: false; reason: 'malformed' | 'unknown' | 'bad-secret' | 'revoked' | 'expired' | 'idle' | 'login-revoked' | 'user-disabled'; userId: number | null };
 
@@ -131,11 +140,19 @@ export async function validateWebSession(ctx: Pick<AppContext, 'db'>, token: str
       mustChangePassword: users.mustChangePassword,
       loginLabel: altLogins.label,
       loginRevokedAt: altLogins.revokedAt,
+      groupId: groups.id,
+      groupName: groups.name,
+      groupKind: groups.kind,
+      groupAllowSms: groups.allowSms,
+      groupIsAdmin: groupMembers.isAdmin,
       now: sql<Date>`now()`.mapWith((v) => new Date(v as string)),
     })
     .from(webSessions)
     .innerJoin(users, eq(users.id, webSessions.userId))
     .leftJoin(altLogins, eq(altLogins.id, webSessions.loginId))
+    // Every page needs the group too (sidebar, Manage); joining it here saves a round trip per request.
+    .leftJoin(groupMembers, eq(groupMembers.userId, webSessions.userId))
+    .leftJoin(groups, eq(groups.id, groupMembers.groupId))
     .where(eq(webSessions.id, parsed.id));
   if (!row) return { ok: false, reason: 'unknown', userId: null };
   const s = row.s;
@@ -172,6 +189,10 @@ export async function validateWebSession(ctx: Pick<AppContext, 'db'>, token: str
       reauthAt: s.reauthAt,
       mustChoosePassword: row.mustChangePassword && s.method === 'main' && s.loginId === null && !s.restricted,
     },
+    group:
+      row.groupId === null || row.groupName === null || row.groupKind === null
+        ? null
+        : { id: row.groupId, name: row.groupName, kind: row.groupKind, allowSms: row.groupAllowSms ?? false, isAdmin: row.groupIsAdmin ?? false },
   };
 }
 

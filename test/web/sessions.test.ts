@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addGroupMember, createGroup, setGroupAllowSms } from '../../src/accounts/groups.js';
 import { createUser, disableUser } from '../../src/accounts/users.js';
 import { createUserChosenLogin, revokeAltLogin } from '../../src/accounts/alt-logins.js';
 import {
@@ -39,6 +40,20 @@ describe('web sessions', () => {
     const [row] = await ctx.db.select().from(webSessions).where(eq(webSessions.id, id));
     expect(row!.secretHash).toBe(crypto.createHash('sha256').update(secret!).digest('hex'));
     expect(JSON.stringify(row)).not.toContain(secret);
+  });
+
+  it('reads the user\'s business or family with the session, and sees a change at the next request', async () => {
+    expect(await validateWebSession(ctx, (await createWebSession(ctx, main())).token)).toMatchObject({ ok: true, group: null });
+    const member = await createUser(ctx, { username: 'dana', password: 'main password 2' });
+    const group = await createGroup(ctx, { name: 'Dana and Co', kind: 'business' });
+    await addGroupMember(ctx, { groupId: group.id, userId: member.id, isAdmin: true });
+    const { token } = await createWebSession(ctx, { ...main(), userId: member.id });
+    expect(await validateWebSession(ctx, token)).toMatchObject({
+      ok: true,
+      group: { id: group.id, name: 'Dana and Co', kind: 'business', allowSms: false, isAdmin: true },
+    });
+    await setGroupAllowSms(ctx, { groupId: group.id, allowSms: true });
+    expect(await validateWebSession(ctx, token)).toMatchObject({ ok: true, group: { allowSms: true } });
   });
 
   it('accepts the token and refuses the same id with another secret', async () => {

@@ -10,7 +10,6 @@
  *    re-entered in the last 5 minutes; the change itself waits there and runs after the confirmation.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { findGroupOfUser } from '../../src/accounts/groups.js';
 import { savePendingAction } from '../../src/auth/pending-actions.js';
 import { equalSecrets, hasRecentStepUp, validateWebSession, type SessionLookup } from '../../src/auth/web-sessions.js';
 import { clearSessionCookie, readSessionCookie, type CookiePolicy } from '../cookies.js';
@@ -29,11 +28,7 @@ export function loadSession(policy: CookiePolicy): MiddlewareHandler<WebEnv> {
       const ctx = c.get('ctx');
       const lookup = await validateWebSession(ctx, token);
       if (lookup.ok) {
-        const group = await findGroupOfUser(ctx, lookup.session.userId);
-        const viewer: Viewer = {
-          session: lookup.session,
-          group: group ? { id: group.id, name: group.name, kind: group.kind, allowSms: group.allowSms, isAdmin: group.isAdmin } : null,
-        };
+        const viewer: Viewer = { session: lookup.session, group: lookup.group };
         c.set('viewer', viewer);
       } else {
         staleKey.set(c.req.raw, lookup);
