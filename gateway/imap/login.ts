@@ -12,6 +12,7 @@ import { loginReplies, replyForAuthFailure } from './auth-replies.js';
 import { Relay } from './relay.js';
 import { ownedBy, sessionKey } from './session-cache.js';
 import { UpstreamError, openUpstream } from './upstream.js';
+import { clientNameOf } from './client-id.js';
 
 /**
  * Dovecot's master-user separator and the SASL separator: a name containing either could make the
@@ -49,7 +50,8 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   const { ctx } = conn;
   if (username === '' || UNSAFE_NAME.test(username)) return loginReplies.failed;
   const authStartedAt = new Date();
-  const result = await conn.settings.authenticate(ctx, { username, secret, service: 'imap', ip: conn.remoteIp });
+  const client = clientNameOf(conn);
+  const result = await conn.settings.authenticate(ctx, { username, secret, service: 'imap', ip: conn.remoteIp, ...(client ? { client } : {}) });
   if (!result.ok) return replyForAuthFailure(result);
   if (UNSAFE_NAME.test(result.upstreamUser)) return loginReplies.failed;
 
@@ -59,7 +61,7 @@ async function attemptLogin(conn: ImapConnection, tag: string, username: string,
   // Registered before the store login, so that its database check runs while the store logs in; the
   // OK still waits for it. A change that races the login is caught as before: its NOTIFY ends the entry
   // from here on, and the check (begun after registering) sees anything committed earlier.
-  const facts = { ...liveFacts(result), startedAt: new Date(), authStartedAt };
+  const facts = { ...liveFacts(result), ...(client ? { client } : {}), startedAt: new Date(), authStartedAt };
   const checked = conn.trackLiveSession(facts);
   const { host, port, tls, ...login } = identity;
   const target = { host, port, tls };

@@ -12,6 +12,7 @@ import { preAuthCapabilities } from './greeting.js';
 import { MAX_LOGIN_ATTEMPTS_PER_CONNECTION } from './limits.js';
 import { logIn } from './login.js';
 import { decideCommand } from './session-policy.js';
+import { rememberClientId } from './client-id.js';
 
 /** Credentials each connection has presented, by LOGIN or AUTHENTICATE (kept beside the rule that uses it). */
 const loginAttempts = new WeakMap<ImapConnection, number>();
@@ -63,7 +64,9 @@ export function handlePreAuthCommand(conn: ImapConnection, command: Command): vo
       conn.finish();
       return;
     case 'ID':
-      // RFC 2971: the client's fields are not needed before login; the store gets ours at login.
+      // RFC 2971: the store gets our own ID at login; the client's name is kept for the login notice
+      // and the live-session list.
+      rememberClientId(conn, command);
       conn.write('* ID ("name" "Postern")');
       conn.reply(tag, 'OK ID completed');
       return;
