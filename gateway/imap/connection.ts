@@ -13,7 +13,8 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { AuthRequest, AuthResult } from '../../src/auth/types.js';
 import type { AppContext } from '../../src/context.js';
-import type { SessionState } from './command-ast.js';
+import type { Command, SessionState } from './command-ast.js';
+import { clientNameOf, rememberClientId } from './client-id.js';
 import { type StepAction, type StepContext, clientStep } from './client-step.js';
 import { CommandReader, type CommandReaderEvent } from './command-reader.js';
 import { greetingLine, type PreAuthState } from './greeting.js';
@@ -288,6 +289,13 @@ export class ImapConnection {
     await this.live.checked;
   }
 
+  /** An ID after login (Thunderbird sends it then): the live-session list names the client from now on. */
+  private nameClient(command: Command): void {
+    rememberClientId(this, command);
+    const name = clientNameOf(this);
+    if (name) this.live?.nameClient(name);
+  }
+
   /** The login registered by trackLiveSession did not become a session after all (the store was down). */
   forgetLiveSession(): void {
     this.live?.unregister();
@@ -455,6 +463,7 @@ export class ImapConnection {
         return;
       case 'relay':
         this.live?.touch();
+        if (action.command.name === 'ID') this.nameClient(action.command);
         this.relay!.onCommand(action.command);
         return;
       case 'relay-append':

@@ -98,6 +98,7 @@ export class LiveSessionRegistry {
       id,
       checked,
       touch: () => this.touch(entry),
+      nameClient: (client) => this.nameClient(entry, client),
       unregister: () => this.forget(entry),
     };
   }
@@ -222,6 +223,12 @@ export class LiveSessionRegistry {
     const now = new Date();
     entry.lastActiveAt = now;
     if (entry.writtenActiveAt === null || now.getTime() - entry.writtenActiveAt >= TOUCH_WRITE_MS) this.pending.dirty.add(entry.id);
+  }
+
+  private nameClient(entry: Entry, client: string): void {
+    if (this.sessions.get(entry.id) !== entry || entry.info.client === client) return;
+    entry.info = { ...entry.info, client };
+    this.pending.dirty.add(entry.id);
   }
 
   private forget(entry: Entry): boolean {

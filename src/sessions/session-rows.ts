@@ -57,7 +57,7 @@ export async function flushRows(db: Db, instanceId: string, pending: PendingRows
       await db
         .insert(liveSessions)
         .values(batch.map((s) => rowOf(instanceId, s)))
-        .onConflictDoUpdate({ target: liveSessions.id, set: { lastActiveAt: sql`excluded.last_active_at` } });
+        .onConflictDoUpdate({ target: liveSessions.id, set: { lastActiveAt: sql`excluded.last_active_at`, clientName: sql`excluded.client_name` } });
       for (const s of batch) s.writtenActiveAt = s.lastActiveAt.getTime();
     }
   } catch (e) {

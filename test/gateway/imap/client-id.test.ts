@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginSeenClients } from '../../../src/db/schema.js';
 import { settleLoginNotices } from '../../../src/notices/queue.js';
 import { listSessions } from '../../../src/sessions/list-sessions.js';
+import { listSessionRows } from '../../../src/sessions/session-rows.js';
 import { createAppPassword } from '../../../src/accounts/alt-logins.js';
 import { createMailUser, quote, RawClient, startLiveGateway, type LiveGateway } from './live-gateway.js';
 
@@ -45,6 +46,20 @@ describe('IMAP ID before login', () => {
     await settleLoginNotices(live.ctx);
     const seen = await live.ctx.db.select({ client: loginSeenClients.client }).from(loginSeenClients).where(eq(loginSeenClients.loginId, app.login.id));
     expect(seen.map((r) => r.client).sort()).toEqual(['', 'K-9 Mail', 'Thunderbird 128.3']);
+  });
+
+  it('names the client from an ID sent after login too, on this instance and in the rows other instances read', async () => {
+    const user = await createMailUser(live.ctx, 'cida');
+    const client = await RawClient.connect(live.port);
+    expect(await client.command('a1', `LOGIN ${quote(user.username)} ${quote(user.app)}`)).toMatch(/^a1 OK/m);
+    expect((await listSessions(live.ctx, user.userId))[0]?.clientName).toBeNull();
+    // Relayed to the store, which answers it.
+    expect(await client.command('i1', 'ID ("name" "Thunderbird" "version" "140.2")')).toMatch(/^i1 OK/m);
+    expect((await listSessions(live.ctx, user.userId))[0]?.clientName).toBe('Thunderbird 140.2');
+    const deadline = Date.now() + 5000;
+    while ((await listSessionRows(live.ctx.db, user.userId))[0]?.clientName !== 'Thunderbird 140.2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect((await listSessionRows(live.ctx.db, user.userId))[0]?.clientName).toBe('Thunderbird 140.2');
+    client.socket.destroy();
   });
 
   it('keeps at most 80 characters of what a client claims', async () => {
