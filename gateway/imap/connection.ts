@@ -67,7 +67,8 @@ const PAUSED_FOR_BUFFER = 1;
 const PAUSED_FOR_UPSTREAM = 2;
 
 export class ImapConnection {
-  readonly reader: CommandReader;
+  /** Only this class drives the reader: other files say what the next bytes are through the methods below. */
+  private readonly reader: CommandReader;
   private sessionState: SessionState = 'not-authenticated';
   private relay: Relay | null = null;
   /** Tag of an AUTHENTICATE waiting for the client's SASL response line. */
@@ -154,6 +155,26 @@ export class ImapConnection {
   expectSaslResponse(tag: string): void {
     this.saslTag = tag;
     this.reader.expectSaslResponse();
+  }
+
+  /** The announced literal is an APPEND message the store is ready for: its bytes are streamed to it. */
+  streamLiteral(): void {
+    this.reader.streamLiteral();
+  }
+
+  /** The announced literal is not wanted: a {n} one will not come, a {n+} one is read and dropped. */
+  refuseLiteral(): void {
+    this.reader.refuseLiteral();
+  }
+
+  /** The store accepted IDLE and the client has its `+`: the next line must be DONE (RFC 2177 §3). */
+  enterIdle(): void {
+    this.reader.enterIdle();
+  }
+
+  /** The store ended the IDLE itself: lines are commands again (a late DONE is dropped: command-reader.ts). */
+  endIdle(): void {
+    this.reader.endIdle();
   }
 
   get isClosed(): boolean {

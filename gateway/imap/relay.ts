@@ -215,7 +215,7 @@ export class Relay {
       this.send(command, append);
       return;
     }
-    this.withBudget(command, lastMessageSize(command), () => this.send(command, append), () => this.conn.reader.refuseLiteral());
+    this.withBudget(command, lastMessageSize(command), () => this.send(command, append), () => this.conn.refuseLiteral());
   }
 
   /**
@@ -264,7 +264,7 @@ export class Relay {
    */
   cancelAppend(refusal: Refusal, refuseLiteral: boolean): void {
     const append = this.inFlight!.append!;
-    if (refuseLiteral) this.conn.reader.refuseLiteral();
+    if (refuseLiteral) this.conn.refuseLiteral();
     this.conn.wait();
     append.phase = 'aborting';
     append.refusal = refusal;
@@ -421,7 +421,7 @@ export class Relay {
         append.phase = 'literal';
         append.streamed++;
         if (append.clientSync) this.conn.write('+ Ready for literal data');
-        this.conn.reader.streamLiteral();
+        this.conn.streamLiteral();
         this.conn.proceed();
         return;
       }
@@ -499,7 +499,7 @@ export class Relay {
       } else if (f.idle === 'starting') {
         f.idle = 'idling';
         this.forward(text, end);
-        this.conn.reader.enterIdle();
+        this.conn.enterIdle();
         this.conn.proceed();
       } else {
         this.fail(UNREADABLE);
@@ -509,7 +509,7 @@ export class Relay {
     if (f.append?.phase === 'aborting' || f.append?.phase === 'abort-sync') return this.onCancelAnswer(f, f.append, head.tag, head.status);
     // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
     if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
-    if (f.idle === 'idling') this.conn.reader.endIdle(); // the store ended the IDLE before any DONE
+    if (f.idle === 'idling') this.conn.endIdle(); // the store ended the IDLE before any DONE
     if (f.probe) {
       this.inFlight = null;
       this.afterProbe(f.probe, head.status!, text, end);
@@ -541,7 +541,7 @@ export class Relay {
   private complete(f: InFlight, status: string): void {
     this.inFlight = null;
     // The store refused the APPEND before asking for its message: the client's literal is not wanted.
-    if (f.append?.phase === 'upstream') this.conn.reader.refuseLiteral();
+    if (f.append?.phase === 'upstream') this.conn.refuseLiteral();
     const conn = this.conn;
     conn.enterState(stateAfter(f.name, status, conn.state));
     conn.proceed();
