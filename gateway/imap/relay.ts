@@ -12,19 +12,17 @@ import type { AuthSuccess } from '../../src/auth/types.js';
 import { recordRestrictedRefusal } from '../../src/metrics/record.js';
 import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
 import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
-import { type CapabilityFilterOptions, carriesCapabilities, filterCapabilityText } from './capability-filter.js';
-import { RIGHTS_RESPONSES, restrictRights } from './rights-filter.js';
 import type { Arg, Command } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
-import { type ResponseEvent, ResponseReader } from './response-reader.js';
+import type { LineEnd } from './response-reader.js';
+import { type ResponseHost, ResponseRouting, type StatusResponse, UNREADABLE } from './response-routing.js';
 import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
-import { type CopyProbe, copyProbeCommand, readProbeFetch, uidSet } from './copy-probe.js';
+import { type CopyProbe, copyProbeCommand, uidSet } from './copy-probe.js';
 import { type Refusal, asRestrictedAnswer } from './refusal.js';
 import { RefusalAudit } from './refusal-audit.js';
 import { changesSessionState, stateAfter } from './session-effects.js';
 import type { UpstreamSession } from './upstream.js';
 import { readsByView } from './read-buffers.js';
-import { CRLF } from './syntax.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
 import { handOffAtLogout, logOutStore } from './session-cache.js';
 
@@ -69,21 +67,19 @@ const CANCEL_TRAILER = Buffer.from(')\r\nPOSTERN.SYNC NOOP\r\n');
 const CANCEL_SYNC_TAG = 'POSTERN.SYNC';
 
 const LOST = '* BYE [UNAVAILABLE] Lost the connection to the mail store';
-const UNREADABLE = '* BYE [UNAVAILABLE] The mail store sent a response the gateway cannot relay';
 
 /** The size of the last message literal of an APPEND (the one just announced). */
 function lastMessageSize(command: Command): number {
   return command.args.findLast((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
 }
 
-export class Relay {
+export class Relay implements ResponseHost {
   private readonly upstream: net.Socket;
   private readonly capabilities: string[];
-  private readonly responses = new ResponseReader();
-  private readonly capabilityOptions: CapabilityFilterOptions;
+  /** The store's answers back to the client (response-routing.ts); tagged ones come back to onStatus. */
+  private readonly responses: ResponseRouting;
   private readonly nonSyncLiteralMax: number;
   private inFlight: InFlight | null = null;
-  private sawBye = false;
   private closed = false;
   /** The client logged out and the store session was handed on (parked or logged out): never cut it here. */
   private handedOff = false;
@@ -102,7 +98,7 @@ export class Relay {
   private readonly onUpstreamError = () => this.upstream.destroy();
   private readonly onUpstreamClose = () => {
     this.closed = true;
-    this.conn.finish(this.sawBye ? undefined : LOST);
+    this.conn.finish(this.responses.sawBye ? undefined : LOST);
   };
 
   constructor(
@@ -114,7 +110,7 @@ export class Relay {
   ) {
     this.upstream = session.socket;
     this.capabilities = session.capabilities;
-    this.capabilityOptions = { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted };
+    this.responses = new ResponseRouting(conn, this, { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted });
     this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
     this.refusals = new RefusalAudit(conn.ctx, { userId: auth.userId, loginId: auth.loginId, ip: conn.remoteIp });
     const { config } = conn.ctx;
@@ -371,11 +367,11 @@ export class Relay {
     this.send(copyProbeCommand(command), null, { copy: command, uids: [], bytes: 0 });
   }
 
-  private afterProbe(probe: CopyProbe, status: string, text: Buffer, end: string): void {
+  private afterProbe(probe: CopyProbe, status: string, text: Buffer, end: LineEnd): void {
     const { copy } = probe;
     if (status !== 'OK') {
       // The set did not fetch (no such message, bad set): the client gets the store's answer.
-      this.forward(text, end);
+      this.responses.forward(text, end);
       this.conn.proceed();
       return;
     }
@@ -436,59 +432,25 @@ export class Relay {
   }
 
   private onUpstreamData(chunk: Buffer): void {
-    this.responses.push(chunk);
-    this.conn.cork();
-    try {
-      for (let event = this.responses.next(); event && !this.closed; event = this.responses.next()) {
-        this.onResponseEvent(event);
-      }
-    } finally {
-      this.conn.uncork();
-    }
+    this.responses.route(chunk);
     if (this.conn.outputBlocked && !this.closed) this.upstream.pause();
   }
 
-  private onResponseEvent(event: ResponseEvent): void {
-    switch (event.type) {
-      case 'literal-chunk':
-        this.conn.writeRaw(event.data);
-        return;
-      case 'literal-end':
-        return;
-      case 'text':
-        this.forward(event.text, event.end);
-        return;
-      case 'fatal':
-        this.fail(UNREADABLE);
-        return;
-      case 'response':
-        this.onResponse(event);
-    }
+  /** For the routing: false once the session has ended or been handed on. */
+  get routing(): boolean {
+    return !this.closed;
   }
 
-  private onResponse(event: Extract<ResponseEvent, { type: 'response' }>): void {
-    const { head, text, end } = event;
-    if (head.kind === 'untagged') {
-      if (head.status === 'BYE') this.sawBye = true;
-      // The store's answers to the rest of a cancelled APPEND's line are ours, not the client's.
-      if (head.status === 'BAD' && this.inFlight?.append?.phase === 'abort-sync') return;
-      if (head.keyword === 'CAPABILITY' || (head.status !== null && carriesCapabilities(text))) {
-        // A capability list must be rewritten whole: one that arrives in pieces is not relayed.
-        if (end === 'partial') return this.fail(UNREADABLE);
-        this.forward(filterCapabilityText(text, this.capabilityOptions), end);
-        return;
-      }
-      if (this.inFlight?.probe && head.keyword === 'FETCH' && end === 'response-end' && readProbeFetch(this.inFlight.probe, text)) return;
-      if (this.capabilityOptions.restricted && head.keyword && RIGHTS_RESPONSES.has(head.keyword)) {
-        // Rights must be rewritten whole; one we cannot read (a literal in it) is not relayed.
-        const line = end === 'response-end' ? restrictRights(head.keyword, text.toString('latin1')) : null;
-        if (line === null) return this.fail(UNREADABLE);
-        this.forward(Buffer.from(line, 'latin1'), end);
-        return;
-      }
-      this.forward(text, end);
-      return;
-    }
+  get copyProbe(): CopyProbe | null {
+    return this.inFlight?.probe ?? null;
+  }
+
+  get cancellingAppend(): boolean {
+    return this.inFlight?.append?.phase === 'abort-sync';
+  }
+
+  /** A tagged answer or continuation from the store: it belongs to the command in flight. */
+  onStatus({ head, text, end }: StatusResponse): void {
     const f = this.inFlight;
     // Status lines and continuations are short; a split one means the stream is not what we think.
     if (head.kind === 'malformed' || end !== 'response-end' || !f) return this.fail(UNREADABLE);
@@ -498,7 +460,7 @@ export class Relay {
         this.runSegments();
       } else if (f.idle === 'starting') {
         f.idle = 'idling';
-        this.forward(text, end);
+        this.responses.forward(text, end);
         this.conn.enterIdle();
         this.conn.proceed();
       } else {
@@ -516,7 +478,7 @@ export class Relay {
       return;
     }
     if (f.invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
-    else this.forward(carriesCapabilities(text) ? filterCapabilityText(text, this.capabilityOptions) : text, end);
+    else this.responses.forwardTagged(text, end);
     this.complete(f, head.status!);
   }
 
@@ -533,10 +495,6 @@ export class Relay {
     this.conn.proceed();
   }
 
-  private forward(text: Buffer, end: string): void {
-    this.conn.writeRaw(end === 'partial' ? text : Buffer.concat([text, CRLF]));
-  }
-
   /** The command's tagged response has been relayed: update the state, then read the next command. */
   private complete(f: InFlight, status: string): void {
     this.inFlight = null;
@@ -547,7 +505,8 @@ export class Relay {
     conn.proceed();
   }
 
-  private fail(line: string): void {
+  /** Ends the session with `line`: the store's stream or ours is not what the gateway can relay. */
+  fail(line: string): void {
     this.destroy();
     this.conn.finish(line);
   }
