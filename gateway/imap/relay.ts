@@ -25,6 +25,7 @@ import type { UpstreamSession } from './upstream.js';
 import { readsByView } from './read-buffers.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
 import { handOffAtLogout, logOutStore } from './session-cache.js';
+import { IdleExchange } from './idle-exchange.js';
 
 interface AppendState {
   /** The command as parsed when its message literal was announced; its end must parse the same. */
@@ -50,8 +51,6 @@ interface InFlight {
   segments: UpstreamSegment[];
   next: number;
   awaitingContinuation: boolean;
-  idle: 'no' | 'starting' | 'idling' | 'done-sent';
-  invalidDone: boolean;
   append: AppendState | null;
   /** A restricted COPY's size probe (copy-probe.ts): its answers are read here, not relayed. */
   probe: CopyProbe | null;
@@ -80,6 +79,8 @@ export class Relay implements ResponseHost {
   private readonly responses: ResponseRouting;
   private readonly nonSyncLiteralMax: number;
   private inFlight: InFlight | null = null;
+  /** The IDLE in flight, if any (idle-exchange.ts): at most one, as every command. */
+  private readonly idle: IdleExchange;
   private closed = false;
   /** The client logged out and the store session was handed on (parked or logged out): never cut it here. */
   private handedOff = false;
@@ -112,6 +113,7 @@ export class Relay implements ResponseHost {
     this.capabilities = session.capabilities;
     this.responses = new ResponseRouting(conn, this, { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted });
     this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
+    this.idle = new IdleExchange(conn, (data) => this.writeUpstream(data));
     this.refusals = new RefusalAudit(conn.ctx, { userId: auth.userId, loginId: auth.loginId, ip: conn.remoteIp });
     const { config } = conn.ctx;
     this.budget = new SessionBudget({ sessionBytes: config.RESTRICTED_SESSION_BYTES, dailyBytes: config.RESTRICTED_DAILY_BYTES });
@@ -150,7 +152,7 @@ export class Relay implements ResponseHost {
 
   /** For the drain (connection.drain): no command in flight, or only an IDLE the store has accepted. */
   get interruptible(): boolean {
-    return !this.inFlight || this.inFlight.idle === 'idling';
+    return !this.inFlight || this.idle.idling;
   }
 
   /** A restricted-policy refusal was answered (client-step.ts): counted for the audit. */
@@ -179,13 +181,13 @@ export class Relay implements ResponseHost {
     if (this.closed || this.handedOff) return;
     const f = this.inFlight;
     const sentWhole = !f || (f.next >= f.segments.length && !f.awaitingContinuation && (!f.append || f.append.phase === 'sent'));
-    if (!sentWhole || f?.idle === 'starting') return this.destroy();
+    if (!sentWhole || this.idle.starting) return this.destroy();
     this.handedOff = true;
     this.closed = true;
     this.upstream.off('close', this.onUpstreamClose);
     this.upstream.off('data', this.onUpstreamChunk);
     this.upstream.resume();
-    if (f?.idle === 'idling') this.upstream.write('DONE\r\n');
+    if (this.idle.idling) this.upstream.write('DONE\r\n');
     logOutStore(this.upstream);
   }
 
@@ -295,12 +297,7 @@ export class Relay implements ResponseHost {
 
   /** The client's line during IDLE (RFC 2177 §3). */
   onIdleDone(valid: boolean): void {
-    const f = this.inFlight;
-    if (f?.idle !== 'idling') return; // the store had already ended the IDLE
-    f.idle = 'done-sent';
-    f.invalidDone = !valid;
-    this.conn.wait();
-    this.writeUpstream(Buffer.from('DONE\r\n'));
+    this.idle.clientDone(valid);
   }
 
   /**
@@ -393,8 +390,6 @@ export class Relay implements ResponseHost {
       segments: serializeCommand(command, { nonSyncLiteralMax: this.nonSyncLiteralMax }),
       next: 0,
       awaitingContinuation: false,
-      idle: 'no',
-      invalidDone: false,
       append,
       probe,
     };
@@ -422,7 +417,7 @@ export class Relay implements ResponseHost {
         return;
       }
     }
-    if (f.name === 'IDLE') f.idle = 'starting';
+    if (f.name === 'IDLE') this.idle.begin();
   }
 
   private writeUpstream(data: Buffer): void {
@@ -458,11 +453,9 @@ export class Relay implements ResponseHost {
       if (f.awaitingContinuation) {
         f.awaitingContinuation = false;
         this.runSegments();
-      } else if (f.idle === 'starting') {
-        f.idle = 'idling';
+      } else if (this.idle.starting) {
         this.responses.forward(text, end);
-        this.conn.enterIdle();
-        this.conn.proceed();
+        this.idle.accepted();
       } else {
         this.fail(UNREADABLE);
       }
@@ -471,13 +464,13 @@ export class Relay implements ResponseHost {
     if (f.append?.phase === 'aborting' || f.append?.phase === 'abort-sync') return this.onCancelAnswer(f, f.append, head.tag, head.status);
     // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
     if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
-    if (f.idle === 'idling') this.conn.endIdle(); // the store ended the IDLE before any DONE
+    const invalidDone = this.idle.end();
     if (f.probe) {
       this.inFlight = null;
       this.afterProbe(f.probe, head.status!, text, end);
       return;
     }
-    if (f.invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
+    if (invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
     else this.responses.forwardTagged(text, end);
     this.complete(f, head.status!);
   }
