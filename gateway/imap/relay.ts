@@ -12,7 +12,7 @@ import type { AuthSuccess } from '../../src/auth/types.js';
 import { recordRestrictedRefusal } from '../../src/metrics/record.js';
 import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
 import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
-import type { Arg, Command } from './command-ast.js';
+import type { Command } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
 import type { LineEnd } from './response-reader.js';
 import { type ResponseHost, ResponseRouting, type StatusResponse, UNREADABLE } from './response-routing.js';
@@ -26,23 +26,7 @@ import { readsByView } from './read-buffers.js';
 import { MAX_PENDING_OUTPUT_BYTES } from './limits.js';
 import { handOffAtLogout, logOutStore } from './session-cache.js';
 import { IdleExchange } from './idle-exchange.js';
-
-interface AppendState {
-  /** The command as parsed when its message literal was announced; its end must parse the same. */
-  planned: Command;
-  clientSync: boolean;
-  /**
-   * upstream: waiting for the store; literal: client bytes flowing; end: waiting for the CRLF or the next
-   * message; sent. aborting / abort-sync: the store's command is being made to fail (cancelAppend).
-   */
-  phase: 'upstream' | 'literal' | 'end' | 'sent' | 'aborting' | 'abort-sync';
-  /** The last chunk, held back until the command is known to end well (see onAppendEvent). */
-  held: Buffer | null;
-  /** Messages whose bytes have begun going upstream (MULTIAPPEND has several). */
-  streamed: number;
-  /** What the client is answered once the store has dropped the cancelled APPEND. */
-  refusal: Refusal | null;
-}
+import { type AppendProgress, AppendStream, lastMessageSize } from './append-stream.js';
 
 interface InFlight {
   tag: string;
@@ -51,26 +35,12 @@ interface InFlight {
   segments: UpstreamSegment[];
   next: number;
   awaitingContinuation: boolean;
-  append: AppendState | null;
+  append: AppendStream | null;
   /** A restricted COPY's size probe (copy-probe.ts): its answers are read here, not relayed. */
   probe: CopyProbe | null;
 }
 
-/**
- * Ends a cancelled APPEND on the store: after the last message's final bytes, a `)` no APPEND grammar
- * accepts. Dovecot answers the APPEND BAD and rolls its transaction back, so none of the command's
- * messages is stored (seen with Dovecot 2.3.19; test/gateway/imap/multiappend.test.ts checks the store).
- * It also answers the rest of that line `* BAD`; the NOOP that follows marks the end of those answers.
- */
-const CANCEL_TRAILER = Buffer.from(')\r\nPOSTERN.SYNC NOOP\r\n');
-const CANCEL_SYNC_TAG = 'POSTERN.SYNC';
-
 const LOST = '* BYE [UNAVAILABLE] Lost the connection to the mail store';
-
-/** The size of the last message literal of an APPEND (the one just announced). */
-function lastMessageSize(command: Command): number {
-  return command.args.findLast((a): a is Extract<Arg, { type: 'streamed-literal' }> => a.type === 'streamed-literal')?.size ?? 0;
-}
 
 export class Relay implements ResponseHost {
   private readonly upstream: net.Socket;
@@ -94,6 +64,8 @@ export class Relay implements ResponseHost {
   /** Restricted sessions: what APPEND and COPY may still add (src/restricted/budget.ts). */
   private readonly budget: SessionBudget;
 
+  /** For the sub-machines (IDLE, APPEND): one function for the session, not one per command. */
+  private readonly toUpstream = (data: Buffer) => this.writeUpstream(data);
   private readonly onUpstreamChunk = (chunk: Buffer) => this.onUpstreamData(chunk);
   private readonly onUpstreamDrain = () => this.conn.pauseUpstreamInput(false);
   private readonly onUpstreamError = () => this.upstream.destroy();
@@ -113,7 +85,7 @@ export class Relay implements ResponseHost {
     this.capabilities = session.capabilities;
     this.responses = new ResponseRouting(conn, this, { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted });
     this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
-    this.idle = new IdleExchange(conn, (data) => this.writeUpstream(data));
+    this.idle = new IdleExchange(conn, this.toUpstream);
     this.refusals = new RefusalAudit(conn.ctx, { userId: auth.userId, loginId: auth.loginId, ip: conn.remoteIp });
     const { config } = conn.ctx;
     this.budget = new SessionBudget({ sessionBytes: config.RESTRICTED_SESSION_BYTES, dailyBytes: config.RESTRICTED_DAILY_BYTES });
@@ -144,10 +116,9 @@ export class Relay implements ResponseHost {
   }
 
   /** While the client's APPEND message is being read (every reader event belongs to it): what it must end as. */
-  appendInProgress(): { planned: Command; ended: boolean } | null {
+  appendInProgress(): AppendProgress | null {
     const append = this.inFlight?.append;
-    if (append?.phase !== 'literal' && append?.phase !== 'end') return null;
-    return { planned: append.planned, ended: append.phase === 'end' };
+    return append?.reading ? append : null;
   }
 
   /** For the drain (connection.drain): no command in flight, or only an IDLE the store has accepted. */
@@ -180,7 +151,7 @@ export class Relay implements ResponseHost {
   logOutStoreNow(): void {
     if (this.closed || this.handedOff) return;
     const f = this.inFlight;
-    const sentWhole = !f || (f.next >= f.segments.length && !f.awaitingContinuation && (!f.append || f.append.phase === 'sent'));
+    const sentWhole = !f || (f.next >= f.segments.length && !f.awaitingContinuation && (!f.append || f.append.sentWhole));
     if (!sentWhole || this.idle.starting) return this.destroy();
     this.handedOff = true;
     this.closed = true;
@@ -208,7 +179,7 @@ export class Relay implements ResponseHost {
    * `planned` is the command as parsed with the literal announced: its end must parse the same.
    */
   startAppend(command: Command, planned: Command, clientSync: boolean): void {
-    const append: AppendState = { planned, clientSync, phase: 'upstream', held: null, streamed: 0, refusal: null };
+    const append = new AppendStream(this.conn, this.toUpstream, planned, clientSync);
     if (!this.auth.restricted) {
       this.send(command, append);
       return;
@@ -225,17 +196,9 @@ export class Relay implements ResponseHost {
     const f = this.inFlight!;
     const append = f.append!;
     const go = () => {
-      if (append.held) this.writeUpstream(append.held);
-      append.held = null;
-      // The serialization is deterministic: skip what already went upstream, up to the new message's header.
       const segments = serializeCommand(command, { nonSyncLiteralMax: this.nonSyncLiteralMax });
-      let next = 0;
-      for (let seen = 0; seen < append.streamed; next++) if (segments[next]!.kind === 'stream') seen++;
+      f.next = append.nextMessage(planned, clientSync, segments);
       f.segments = segments;
-      f.next = next;
-      append.planned = planned;
-      append.clientSync = clientSync;
-      append.phase = 'upstream';
       this.runSegments();
     };
     this.conn.wait();
@@ -255,42 +218,29 @@ export class Relay implements ResponseHost {
   }
 
   /**
-   * The APPEND cannot complete (a further message refused, junk after a message): the store gets the last
-   * message's final bytes and CANCEL_TRAILER, which makes it fail and store nothing; once the store has
-   * answered, the client gets `refusal` and the connection goes on. `refuseLiteral`: the client's announced
-   * literal is refused (a {n+} one is read and dropped, so the stream stays in step).
+   * The APPEND cannot complete (a further message refused, junk after a message): the store's command is
+   * made to fail (append-stream.ts cancel); once the store has answered, the client gets `refusal` and the
+   * connection goes on. `refuseLiteral`: the client's announced literal is refused (a {n+} one is read and
+   * dropped, so the stream stays in step).
    */
   cancelAppend(refusal: Refusal, refuseLiteral: boolean): void {
-    const append = this.inFlight!.append!;
     if (refuseLiteral) this.conn.refuseLiteral();
     this.conn.wait();
-    append.phase = 'aborting';
-    append.refusal = refusal;
-    if (append.held) this.writeUpstream(append.held);
-    append.held = null;
-    this.writeUpstream(CANCEL_TRAILER);
+    this.inFlight!.append!.cancel(refusal);
   }
 
-  /**
-   * A chunk of the APPEND message. The last chunk is held back until the command is known to end
-   * well, so the store never receives a complete message for an APPEND that is then abandoned.
-   */
+  /** A chunk of the APPEND message (the last one is held back: append-stream.ts). */
   onAppendChunk(data: Buffer): void {
-    const append = this.inFlight!.append!;
-    if (append.held) this.writeUpstream(append.held);
-    append.held = data;
+    this.inFlight!.append!.chunk(data);
   }
 
   onAppendEnded(): void {
-    this.inFlight!.append!.phase = 'end';
+    this.inFlight!.append!.messageEnded();
   }
 
   /** The command's end followed the message as planned: the store gets the last bytes and the CRLF. */
   completeAppend(): void {
-    const append = this.inFlight!.append!;
-    append.phase = 'sent';
-    if (append.held) this.writeUpstream(append.held);
-    append.held = null;
+    this.inFlight!.append!.complete();
     this.conn.wait();
     this.runSegments();
   }
@@ -382,7 +332,7 @@ export class Relay implements ResponseHost {
     this.withBudget(copy, probe.bytes, () => this.send(exact, null));
   }
 
-  private send(command: Command, append: AppendState | null, probe: CopyProbe | null = null): void {
+  private send(command: Command, append: AppendStream | null, probe: CopyProbe | null = null): void {
     if (changesSessionState(command)) this.sessionStateChanged = true;
     this.inFlight = {
       tag: command.tag,
@@ -408,12 +358,7 @@ export class Relay implements ResponseHost {
         f.awaitingContinuation = true;
         return;
       } else {
-        const append = f.append!;
-        append.phase = 'literal';
-        append.streamed++;
-        if (append.clientSync) this.conn.write('+ Ready for literal data');
-        this.conn.streamLiteral();
-        this.conn.proceed();
+        f.append!.messageWanted();
         return;
       }
     }
@@ -441,7 +386,7 @@ export class Relay implements ResponseHost {
   }
 
   get cancellingAppend(): boolean {
-    return this.inFlight?.append?.phase === 'abort-sync';
+    return this.inFlight?.append?.syncing ?? false;
   }
 
   /** A tagged answer or continuation from the store: it belongs to the command in flight. */
@@ -461,9 +406,9 @@ export class Relay implements ResponseHost {
       }
       return;
     }
-    if (f.append?.phase === 'aborting' || f.append?.phase === 'abort-sync') return this.onCancelAnswer(f, f.append, head.tag, head.status);
+    if (f.append?.cancelled) return this.onCancelAnswer(f, f.append, head.tag, head.status);
     // Tagged: it completes the command in flight, which has the same tag (tags are not rewritten).
-    if (head.tag !== f.tag || f.append?.phase === 'literal' || f.append?.phase === 'end') return this.fail(UNREADABLE);
+    if (head.tag !== f.tag || f.append?.reading) return this.fail(UNREADABLE);
     const invalidDone = this.idle.end();
     if (f.probe) {
       this.inFlight = null;
@@ -476,15 +421,12 @@ export class Relay implements ResponseHost {
   }
 
   /** The store's tagged answers to a cancelled APPEND: first the APPEND's own, then the sync NOOP's. */
-  private onCancelAnswer(f: InFlight, append: AppendState, tag: string | null, status: string | null): void {
-    if (append.phase === 'aborting') {
-      if (tag !== f.tag || status === 'OK') return this.fail(UNREADABLE);
-      append.phase = 'abort-sync';
-      return;
-    }
-    if (tag !== CANCEL_SYNC_TAG) return this.fail(UNREADABLE);
+  private onCancelAnswer(f: InFlight, append: AppendStream, tag: string | null, status: string | null): void {
+    const outcome = append.storeAnswered(tag, status, f.tag);
+    if (outcome === 'unreadable') return this.fail(UNREADABLE);
+    if (outcome === 'wait') return;
     this.inFlight = null;
-    this.conn.refuse(f.tag, append.refusal!);
+    this.conn.refuse(f.tag, append.refusal);
     this.conn.proceed();
   }
 
@@ -492,7 +434,7 @@ export class Relay implements ResponseHost {
   private complete(f: InFlight, status: string): void {
     this.inFlight = null;
     // The store refused the APPEND before asking for its message: the client's literal is not wanted.
-    if (f.append?.phase === 'upstream') this.conn.refuseLiteral();
+    if (f.append?.awaitingStore) this.conn.refuseLiteral();
     const conn = this.conn;
     conn.enterState(stateAfter(f.name, status, conn.state));
     conn.proceed();
