@@ -49,6 +49,11 @@ export class AppendStream implements AppendProgress {
   private streamed = 0;
   /** What the client is answered once the store has dropped the cancelled APPEND. */
   private cancelRefusal: Refusal | null = null;
+  /**
+   * Restricted sessions: budget bytes granted for this command's messages. A cancelled APPEND stores
+   * none of them, so the relay gives these back once the store has confirmed it (src/restricted/budget.ts).
+   */
+  chargedBytes = 0;
 
   constructor(
     private readonly conn: ImapConnection,

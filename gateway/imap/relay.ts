@@ -10,7 +10,7 @@
 import type net from 'node:net';
 import type { AuthSuccess } from '../../src/auth/types.js';
 import { recordRestrictedRefusal } from '../../src/metrics/record.js';
-import { SessionBudget, reserveAddedBytes } from '../../src/restricted/budget.js';
+import { SessionBudget, refundAddedBytes, reserveAddedBytes } from '../../src/restricted/budget.js';
 import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
 import type { Command } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
@@ -184,7 +184,12 @@ export class Relay implements ResponseHost {
       this.send(command, append);
       return;
     }
-    this.withBudget(command, lastMessageSize(command), () => this.send(command, append), () => this.conn.refuseLiteral());
+    const bytes = lastMessageSize(command);
+    const go = () => {
+      append.chargedBytes = bytes;
+      this.send(command, append);
+    };
+    this.withBudget(command, bytes, go, () => this.conn.refuseLiteral());
   }
 
   /**
@@ -203,10 +208,14 @@ export class Relay implements ResponseHost {
     };
     this.conn.wait();
     if (!this.auth.restricted) return go();
-    reserveAddedBytes(this.conn.ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, lastMessageSize(command)).then(
+    const bytes = lastMessageSize(command);
+    reserveAddedBytes(this.conn.ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, bytes).then(
       (refusal) => {
         if (this.closed) return;
-        if (!refusal) return go();
+        if (!refusal) {
+          append.chargedBytes += bytes;
+          return go();
+        }
         this.refusals.record(refusal.reason, command.name);
         this.cancelAppend(asRestrictedAnswer({ status: 'NO', ...refusal }), true);
       },
@@ -426,7 +435,19 @@ export class Relay implements ResponseHost {
     if (outcome === 'unreadable') return this.fail(UNREADABLE);
     if (outcome === 'wait') return;
     this.inFlight = null;
-    this.conn.refuse(f.tag, append.refusal);
+    if (append.chargedBytes === 0) return this.answerCancelled(f.tag, append.refusal);
+    // The store failed the command and kept none of its messages, so what they were charged is given
+    // back, before the client hears: its next APPEND is judged with the budget as it really is.
+    const { ctx } = this.conn;
+    refundAddedBytes(ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, append.chargedBytes)
+      .catch((error: unknown) => ctx.log.error({ err: error }, 'restricted budget refund failed'))
+      .then(() => {
+        if (!this.closed) this.answerCancelled(f.tag, append.refusal);
+      });
+  }
+
+  private answerCancelled(tag: string, refusal: Refusal): void {
+    this.conn.refuse(tag, refusal);
     this.conn.proceed();
   }
 

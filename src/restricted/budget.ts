@@ -6,7 +6,9 @@
  * Two limits, both must grant: per session (in memory, gone with the session) and per login per UTC
  * day (PostgreSQL, shared by every session and instance of that login). Bytes are charged when the
  * addition is sent to the store and are not refunded if the store then refuses it: an attacker must
- * not be able to earn budget back by making commands fail.
+ * not be able to earn budget back by making commands fail. The one refund (refundAddedBytes) is for
+ * an addition the front itself cancelled before the store could keep any of it — a refused
+ * MULTIAPPEND, which the store rolls back whole — so nothing was added for the bytes given back.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -86,6 +88,22 @@ async function reserveDaily(db: Db, owner: BudgetOwner, bytes: number, limit: nu
     })
     .returning({ bytes: restrictedBudget.bytes });
   return rows.length === 1;
+}
+
+/**
+ * Gives back `bytes` reserved by reserveAddedBytes for an addition that the store provably did not keep
+ * (see the top of this file). The day's row is lowered, never below zero; a reservation made before
+ * midnight UTC and refunded after it lowers the new day's row instead (at most one cancelled command's
+ * worth, once a day).
+ */
+export async function refundAddedBytes(db: Db, owner: BudgetOwner, session: SessionBudget, bytes: number): Promise<void> {
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) return;
+  session.giveBack(bytes);
+  await db
+    .update(restrictedBudget)
+    .set({ bytes: sql`greatest(${restrictedBudget.bytes} - ${bytes}::bigint, 0)` })
+    .where(sql`${restrictedBudget.userId} = ${owner.userId} and ${restrictedBudget.loginId} = ${owner.loginId ?? 0}
+      and ${restrictedBudget.day} = (now() at time zone 'utc')::date`);
 }
 
 /** Bytes the login has added today (for tests and, later, Options → Security). */

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningImapGateway, startImapGateway } from '../../../gateway/imap/server.js';
 import { listAuditEvents } from '../../../src/audit.js';
+import { eq } from 'drizzle-orm';
+import { restrictedBudget } from '../../../src/db/schema.js';
 import { storeClient } from '../../helpers/mailstore.js';
 import { RawClient, createMailUser, startLiveGateway, type LiveGateway, type MailUser } from './live-gateway.js';
 
@@ -58,6 +60,12 @@ async function storeBytes(user: MailUser): Promise<{ count: number; bytes: numbe
   } finally {
     await c.logout();
   }
+}
+
+/** Bytes the user's logins are charged in the day's budget (the database, read directly). */
+async function chargedToday(user: MailUser): Promise<number> {
+  const rows = await live.ctx.db.select({ bytes: restrictedBudget.bytes }).from(restrictedBudget).where(eq(restrictedBudget.userId, user.userId));
+  return rows.reduce((sum, row) => sum + row.bytes, 0);
 }
 
 async function restricted(port: number, user: MailUser): Promise<RawClient> {
@@ -127,5 +135,28 @@ describe('restricted byte budget', () => {
       full.close();
     });
     expect((await storeBytes(user)).count).toBe(4);
+  });
+
+  it('refuses a MULTIAPPEND that goes over the budget, stores none of it and gives its charge back', async () => {
+    const user = await createMailUser(live.ctx, 'mab');
+    const budget = 64 * 1024;
+    // Both limits the same: the APPEND after the refusal fits in either only if both were refunded.
+    await withGateway(budget, budget, async (gateway) => {
+      const c = await restricted(gateway.port, user);
+      const [m1, m2] = [bigMessage(40_000, 1), bigMessage(40_000, 2)];
+      c.send(`m1 APPEND INBOX {${Buffer.byteLength(m1)}+}\r\n${m1} (\\Seen) {${Buffer.byteLength(m2)}+}\r\n${m2}\r\n`);
+      expect(await c.tagged('m1')).toMatch(/^m1 NO \[OVERQUOTA\] Restricted login: /);
+      expect(await c.command('n1', 'NOOP')).toMatch(/^n1 OK/);
+      expect(c.closed).toBe(false);
+      expect(await storeBytes(user)).toEqual({ count: 0, bytes: 0 });
+      // Without the refund 40 000 bytes of the 64 KiB would still be charged, and 50 000 would not fit.
+      expect(await chargedToday(user)).toBe(0);
+      const m3 = bigMessage(50_000, 3);
+      expect(await append(c, 'a1', m3)).toMatch(/^a1 OK/);
+      expect(await chargedToday(user)).toBe(Buffer.byteLength(m3));
+      expect(await c.command('n2', 'NOOP')).toMatch(/^n2 OK/);
+      c.close();
+    });
+    expect((await storeBytes(user)).count).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../../src/accounts/users.js';
-import { SessionBudget, addedToday, reserveAddedBytes } from '../../../src/restricted/budget.js';
+import { SessionBudget, addedToday, refundAddedBytes, reserveAddedBytes } from '../../../src/restricted/budget.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 
 const MiB = 1024 * 1024;
@@ -41,6 +41,23 @@ describe.each([{ forcePostgres: false }, { forcePostgres: true }])('what a restr
     expect(await reserveAddedBytes(ctx.db, who, budget, -1)).toMatchObject({ code: 'OVERQUOTA' });
     expect(await reserveAddedBytes(ctx.db, who, budget, 0.5)).toMatchObject({ code: 'OVERQUOTA' });
     expect(await addedToday(ctx.db, who)).toBe(0);
+  });
+
+  it('gives back a cancelled addition to the session and the day, never below zero', async () => {
+    const who = await owner(ctx);
+    const limits = { sessionBytes: 3 * MiB, dailyBytes: 3 * MiB };
+    const budget = new SessionBudget(limits);
+    expect(await reserveAddedBytes(ctx.db, who, budget, 2 * MiB)).toBeNull();
+    expect(await reserveAddedBytes(ctx.db, who, budget, 2 * MiB)).toMatchObject({ code: 'OVERQUOTA' });
+    await refundAddedBytes(ctx.db, who, budget, 2 * MiB);
+    expect(budget.usedBytes).toBe(0);
+    expect(await addedToday(ctx.db, who)).toBe(0);
+    expect(await reserveAddedBytes(ctx.db, who, budget, 3 * MiB)).toBeNull();
+    // Another session's refund cannot push the day below zero, and nonsense sizes change nothing.
+    await refundAddedBytes(ctx.db, who, new SessionBudget(limits), 5 * MiB);
+    expect(await addedToday(ctx.db, who)).toBe(0);
+    await refundAddedBytes(ctx.db, who, budget, -1);
+    expect(budget.usedBytes).toBe(3 * MiB);
   });
 
   it('lets exactly the day limit through 40 simultaneous reservations from separate sessions', async () => {
