@@ -1,25 +1,28 @@
 /**
- * The authenticated session: every client command is judged by the session policy, rebuilt from its
- * parse and sent to the store; the store's responses are framed literal-aware and passed back, with
- * capability lists filtered. One command is in flight at a time (see connection.ts), so each tagged
- * response belongs to it and the session state is known before the next command is read.
+ * The authenticated session's orchestration: every client command the step let through (client-step.ts)
+ * is rebuilt from its parse and sent to the store, and the store's tagged answer completes it. One
+ * command is in flight at a time (see connection.ts), so each tagged answer belongs to it and the
+ * session state is known before the next command is read.
+ *
+ * The parts with a life of their own are elsewhere: the store's answers back to the client
+ * (response-routing.ts), APPEND messages (append-stream.ts), IDLE (idle-exchange.ts), the restricted
+ * byte budget and refusal audit (restricted-additions.ts), COPY's size probe (copy-probe.ts) and the
+ * parking of store sessions at LOGOUT (session-cache.ts). What stays here is which of them a command
+ * goes to, the order of the writes upstream, and when the connection may read the next command.
  *
  * Memory: literal bytes in both directions are passed as the socket's own Buffers (no copies), and
  * each side pauses the other when its writes back up, which keeps a 50 MB message to a few chunks.
  */
 import type net from 'node:net';
 import type { AuthSuccess } from '../../src/auth/types.js';
-import { recordRestrictedRefusal } from '../../src/metrics/record.js';
-import { SessionBudget, refundAddedBytes, reserveAddedBytes } from '../../src/restricted/budget.js';
-import type { Refusal as RuleRefusal } from '../../src/restricted/rules.js';
 import type { Command } from './command-ast.js';
 import type { ImapConnection } from './connection.js';
 import type { LineEnd } from './response-reader.js';
 import { type ResponseHost, ResponseRouting, type StatusResponse, UNREADABLE } from './response-routing.js';
 import { type UpstreamSegment, nonSyncLiteralMaxFor, serializeCommand } from './serialize-command.js';
 import { type CopyProbe, copyProbeCommand, uidSet } from './copy-probe.js';
-import { type Refusal, asRestrictedAnswer } from './refusal.js';
-import { RefusalAudit } from './refusal-audit.js';
+import type { Refusal } from './refusal.js';
+import { RestrictedAdditions } from './restricted-additions.js';
 import { changesSessionState, stateAfter } from './session-effects.js';
 import type { UpstreamSession } from './upstream.js';
 import { readsByView } from './read-buffers.js';
@@ -48,6 +51,8 @@ export class Relay implements ResponseHost {
   /** The store's answers back to the client (response-routing.ts); tagged ones come back to onStatus. */
   private readonly responses: ResponseRouting;
   private readonly nonSyncLiteralMax: number;
+  /** Read for every client command (client-step.ts): worked out once, the capabilities never change. */
+  private readonly storeMultiAppend: boolean;
   private inFlight: InFlight | null = null;
   /** The IDLE in flight, if any (idle-exchange.ts): at most one, as every command. */
   private readonly idle: IdleExchange;
@@ -59,10 +64,8 @@ export class Relay implements ResponseHost {
    * session-effects.ts) reached the store: the session differs from a fresh one and is never reused.
    */
   private sessionStateChanged = false;
-  /** Restricted sessions: refusals, counted into a few audit rows (refusal-audit.ts). */
-  private readonly refusals: RefusalAudit;
-  /** Restricted sessions: what APPEND and COPY may still add (src/restricted/budget.ts). */
-  private readonly budget: SessionBudget;
+  /** Restricted sessions: the byte budget of APPEND and COPY, and the refusals' audit (restricted-additions.ts). */
+  private readonly additions: RestrictedAdditions;
 
   /** For the sub-machines (IDLE, APPEND): one function for the session, not one per command. */
   private readonly toUpstream = (data: Buffer) => this.writeUpstream(data);
@@ -85,10 +88,9 @@ export class Relay implements ResponseHost {
     this.capabilities = session.capabilities;
     this.responses = new ResponseRouting(conn, this, { maxMessageSize: conn.settings.maxMessageSize, restricted: auth.restricted });
     this.nonSyncLiteralMax = nonSyncLiteralMaxFor(session.capabilities);
+    this.storeMultiAppend = session.capabilities.some((c) => c.toUpperCase() === 'MULTIAPPEND');
     this.idle = new IdleExchange(conn, this.toUpstream);
-    this.refusals = new RefusalAudit(conn.ctx, { userId: auth.userId, loginId: auth.loginId, ip: conn.remoteIp });
-    const { config } = conn.ctx;
-    this.budget = new SessionBudget({ sessionBytes: config.RESTRICTED_SESSION_BYTES, dailyBytes: config.RESTRICTED_DAILY_BYTES });
+    this.additions = new RestrictedAdditions(conn, auth, () => this.closed);
   }
 
   /** Starts reading the store; `leftover` is what the login exchange read past its end. */
@@ -107,7 +109,7 @@ export class Relay implements ResponseHost {
 
   /** The store takes MULTIAPPEND, so the gateway offers it (capability-filter.ts). */
   get multiAppend(): boolean {
-    return this.capabilities.some((c) => c.toUpperCase() === 'MULTIAPPEND');
+    return this.storeMultiAppend;
   }
 
   /** A restricted login: nothing that destroys mail may pass. */
@@ -128,19 +130,18 @@ export class Relay implements ResponseHost {
 
   /** A restricted-policy refusal was answered (client-step.ts): counted for the audit. */
   noteRefusal(reason: string, command: string): void {
-    recordRestrictedRefusal('imap', reason);
-    this.refusals.record(reason, command);
+    this.additions.noteRefusal(reason, command);
   }
 
   destroy(): void {
     this.closed = true;
-    void this.refusals.flush();
+    void this.additions.flush();
     if (!this.handedOff) this.upstream.destroy();
   }
 
   /** Resolves once the session's refusal counts are in the audit log (tests, shutdown). */
   auditFlushed(): Promise<void> {
-    return this.refusals.flush();
+    return this.additions.flush();
   }
 
   /**
@@ -189,7 +190,7 @@ export class Relay implements ResponseHost {
       append.chargedBytes = bytes;
       this.send(command, append);
     };
-    this.withBudget(command, bytes, go, () => this.conn.refuseLiteral());
+    this.additions.charge(command, bytes, go, () => this.conn.refuseLiteral());
   }
 
   /**
@@ -209,21 +210,11 @@ export class Relay implements ResponseHost {
     this.conn.wait();
     if (!this.auth.restricted) return go();
     const bytes = lastMessageSize(command);
-    reserveAddedBytes(this.conn.ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, bytes).then(
-      (refusal) => {
-        if (this.closed) return;
-        if (!refusal) {
-          append.chargedBytes += bytes;
-          return go();
-        }
-        this.refusals.record(refusal.reason, command.name);
-        this.cancelAppend(asRestrictedAnswer({ status: 'NO', ...refusal }), true);
-      },
-      (error: unknown) => {
-        this.conn.ctx.log.error({ err: error }, 'restricted budget check failed');
-        if (!this.closed) this.cancelAppend({ status: 'NO', code: 'UNAVAILABLE', text: 'Try again later' }, true);
-      },
-    );
+    const granted = () => {
+      append.chargedBytes += bytes;
+      go();
+    };
+    this.additions.chargeNext(command, bytes, granted, (refusal) => this.cancelAppend(refusal, true));
   }
 
   /**
@@ -270,7 +261,7 @@ export class Relay implements ResponseHost {
     const cache = this.conn.settings.sessionCache;
     const selected = this.conn.state === 'selected';
     const reusable = cache !== null && this.parkKey !== null && !this.sessionStateChanged && this.responses.atBoundary;
-    void this.refusals.flush();
+    void this.additions.flush();
     this.handedOff = true;
     this.closed = true;
     up.off('data', this.onUpstreamChunk);
@@ -284,34 +275,6 @@ export class Relay implements ResponseHost {
     this.conn.uncork();
     this.conn.finish();
     handOffAtLogout(up, reusable ? { cache, key: this.parkKey!, capabilities: this.capabilities, selected } : null, tag);
-  }
-
-  /** A budget refusal: answered as the policy's are, and counted for the audit and the session's limit. */
-  private refuseByRule(command: Command, refusal: RuleRefusal): void {
-    this.refusals.record(refusal.reason, command.name);
-    this.conn.refuse(command.tag, asRestrictedAnswer({ status: 'NO', ...refusal }));
-  }
-
-  /** Runs `go` once `bytes` are granted from the restricted budget; otherwise `refused`, then the refusal. */
-  private withBudget(command: Command, bytes: number, go: () => void, refused: () => void = () => undefined): void {
-    const conn = this.conn;
-    conn.wait();
-    reserveAddedBytes(conn.ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, bytes).then(
-      (refusal) => {
-        if (this.closed) return;
-        if (!refusal) return go();
-        refused();
-        this.refuseByRule(command, refusal);
-        conn.proceed();
-      },
-      (error: unknown) => {
-        conn.ctx.log.error({ err: error }, 'restricted budget check failed');
-        if (this.closed) return;
-        refused();
-        conn.refuse(command.tag, { status: 'NO', code: 'UNAVAILABLE', text: 'Try again later' });
-        conn.proceed();
-      },
-    );
   }
 
   /**
@@ -338,7 +301,7 @@ export class Relay implements ResponseHost {
     }
     const mailbox = copy.args[1]!;
     const exact: Command = { tag: copy.tag, name: 'UID COPY', args: [{ type: 'sequence-set', value: uidSet(probe.uids) }, mailbox] };
-    this.withBudget(copy, probe.bytes, () => this.send(exact, null));
+    this.additions.charge(copy, probe.bytes, () => this.send(exact, null));
   }
 
   private send(command: Command, append: AppendStream | null, probe: CopyProbe | null = null): void {
@@ -438,12 +401,7 @@ export class Relay implements ResponseHost {
     if (append.chargedBytes === 0) return this.answerCancelled(f.tag, append.refusal);
     // The store failed the command and kept none of its messages, so what they were charged is given
     // back, before the client hears: its next APPEND is judged with the budget as it really is.
-    const { ctx } = this.conn;
-    refundAddedBytes(ctx.db, { userId: this.auth.userId, loginId: this.auth.loginId }, this.budget, append.chargedBytes)
-      .catch((error: unknown) => ctx.log.error({ err: error }, 'restricted budget refund failed'))
-      .then(() => {
-        if (!this.closed) this.answerCancelled(f.tag, append.refusal);
-      });
+    this.additions.refund(append.chargedBytes, () => this.answerCancelled(f.tag, append.refusal));
   }
 
   private answerCancelled(tag: string, refusal: Refusal): void {
