@@ -10,7 +10,7 @@
  */
 import crypto from 'node:crypto';
 import type net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { AuthRequest, AuthResult } from '../../src/auth/types.js';
 import type { AppContext } from '../../src/context.js';
 import type { Command, SessionState } from './command-ast.js';
@@ -23,7 +23,6 @@ import {
   MAX_COMMAND_BYTES,
   MAX_LINE_BYTES,
   MAX_LITERAL_BYTES,
-  MAX_PENDING_OUTPUT_BYTES,
   MAX_REFUSED_COMMANDS,
   MAX_UNREAD_CLIENT_BYTES,
   PRE_AUTH_MAX_COMMAND_BYTES,
@@ -37,7 +36,7 @@ import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamSessionCache } from './session-cache.js';
-import { destroyLater } from './destroy-later.js';
+import { ClientSocket, PAUSED_FOR_BUFFER, PAUSED_FOR_UPSTREAM } from './client-socket.js';
 import type { LiveHandle, LiveSessionInfo } from '../../src/sessions/types.js';
 
 /** The accounts core's login decision (src/auth/authenticate.ts); injectable for tests of odd outcomes. */
@@ -62,10 +61,6 @@ export interface ConnectionSettings {
   sessionCache: UpstreamSessionCache | null;
 }
 
-/** Why reading from the client is paused (bit flags, so independent reasons do not undo each other). */
-const PAUSED_FOR_BUFFER = 1;
-const PAUSED_FOR_UPSTREAM = 2;
-
 export class ImapConnection {
   /** Only this class drives the reader: other files say what the next bytes are through the methods below. */
   private readonly reader: CommandReader;
@@ -76,13 +71,13 @@ export class ImapConnection {
   private isSecure: boolean;
   readonly remoteIp: string;
   readonly localAddress: string | undefined;
-  private socket: net.Socket;
+  /** The client's socket, writes and backpressure (client-socket.ts); replaced inside at STARTTLS. */
+  private readonly client: ClientSocket;
   private waiting = false;
   private pumping = false;
   private closed = false;
   private badCommands = 0;
   private refusedCommands = 0;
-  private paused = 0;
   private readonly deadline: PreLoginDeadline;
   private verifying = false;
   /** This session in the live-session registry (src/sessions/), once logged in. */
@@ -97,7 +92,7 @@ export class ImapConnection {
 
   private readonly onData = (chunk: Buffer) => {
     this.reader.push(chunk);
-    if (this.reader.bufferedBytes > this.maxUnreadBytes) this.pauseInput(PAUSED_FOR_BUFFER);
+    if (this.reader.bufferedBytes > this.maxUnreadBytes) this.client.pauseInput(PAUSED_FOR_BUFFER);
     this.pump();
   };
   private readonly onDrain = () => this.relay?.onClientDrain();
@@ -112,7 +107,6 @@ export class ImapConnection {
     /** The client's address when a trusted proxy named it (PROXY protocol); default the socket peer. */
     remoteIp?: string,
   ) {
-    this.socket = socket;
     this.isSecure = secure;
     this.remoteIp = remoteIp ?? (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.localAddress = socket.localAddress;
@@ -124,12 +118,11 @@ export class ImapConnection {
       maxLiteralBytes: PRE_AUTH_MAX_LITERAL_BYTES,
       maxCommandBytes: PRE_AUTH_MAX_COMMAND_BYTES,
     });
-    socket.setNoDelay(true);
-    socket.setTimeout(settings.unauthenticatedTimeoutMs);
+    this.client = new ClientSocket(socket, { data: this.onData, drain: this.onDrain, timeout: this.onTimeout, gone: this.onGone });
+    this.client.setTimeout(settings.unauthenticatedTimeoutMs);
     this.deadline = new PreLoginDeadline(settings.preLoginDeadlineMs, () =>
       this.finish(`* BYE Autologout; not logged in within ${Math.round(settings.preLoginDeadlineMs / 1000)} seconds`),
     );
-    this.attach(socket);
     this.write(greetingLine(this.preAuthState()));
   }
 
@@ -192,31 +185,31 @@ export class ImapConnection {
 
   /** Writes one response line (CRLF added). */
   write(line: string): void {
-    if (!this.closed) this.socket.write(`${line}\r\n`);
+    if (!this.closed) this.client.writeLine(line);
   }
 
   /** Writes relayed bytes as they are; false when the client socket wants a pause. */
   writeRaw(data: Buffer): boolean {
-    return this.closed ? true : this.socket.write(data);
+    return this.closed ? true : this.client.writeRaw(data);
   }
 
   /** Batches the writes of one upstream chunk into one system call. */
   cork(): void {
-    this.socket.cork();
+    this.client.cork();
   }
 
   uncork(): void {
-    this.socket.uncork();
+    this.client.uncork();
   }
 
   /** Bytes written to the client socket and not yet taken by the kernel (they may be views of read buffers). */
   get pendingOutputBytes(): number {
-    return this.socket.writableLength;
+    return this.client.pendingOutputBytes;
   }
 
   /** Too much is queued for the client: stop reading the store until the client socket drains. */
   get outputBlocked(): boolean {
-    return this.socket.writableLength > MAX_PENDING_OUTPUT_BYTES;
+    return this.client.outputBlocked;
   }
 
   /** `tag text`, or `* text` when the command had no readable tag. */
@@ -251,7 +244,7 @@ export class ImapConnection {
   pauseLoginTimers(): void {
     this.verifying = true;
     this.deadline.pause();
-    this.socket.setTimeout(0);
+    this.client.setTimeout(0);
   }
 
   /**
@@ -277,7 +270,7 @@ export class ImapConnection {
       this.verifying = false;
       if (this.state === 'not-authenticated' && !this.closed) {
         this.deadline.resume();
-        this.socket.setTimeout(this.settings.unauthenticatedTimeoutMs);
+        this.client.setTimeout(this.settings.unauthenticatedTimeoutMs);
       }
     }
     this.waiting = false;
@@ -286,8 +279,8 @@ export class ImapConnection {
   }
 
   pauseUpstreamInput(on: boolean): void {
-    if (on) this.pauseInput(PAUSED_FOR_UPSTREAM);
-    else this.resumeInput(PAUSED_FOR_UPSTREAM);
+    if (on) this.client.pauseInput(PAUSED_FOR_UPSTREAM);
+    else this.client.resumeInput(PAUSED_FOR_UPSTREAM);
   }
 
   /** Login succeeded and the store session is open: from now on commands go to the relay. */
@@ -296,7 +289,7 @@ export class ImapConnection {
     this.sessionState = 'authenticated';
     this.deadline.stop();
     this.reader.setLimits({ maxLineBytes: MAX_LINE_BYTES, maxLiteralBytes: MAX_LITERAL_BYTES, maxCommandBytes: MAX_COMMAND_BYTES });
-    this.socket.setTimeout(this.settings.authenticatedTimeoutMs);
+    this.client.setTimeout(this.settings.authenticatedTimeoutMs);
   }
 
   /**
@@ -339,16 +332,9 @@ export class ImapConnection {
    * ran inside the TLS session).
    */
   startTls(): void {
-    const raw = this.socket;
     this.reader.discardBuffered();
-    this.detach(raw);
-    raw.on('error', () => raw.destroy());
     this.wait();
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.settings.tlsContext! });
-    this.socket = secure;
-    this.attach(secure);
-    secure.setTimeout(this.settings.unauthenticatedTimeoutMs);
-    secure.once('secure', () => {
+    this.client.upgrade(this.settings.tlsContext!, this.settings.unauthenticatedTimeoutMs, () => {
       this.isSecure = true;
       this.proceed();
     });
@@ -362,8 +348,7 @@ export class ImapConnection {
     this.deadline.stop();
     this.live?.unregister();
     this.relay?.destroy();
-    this.socket.end();
-    destroyLater(this.socket);
+    this.client.end();
   }
 
   /** Cuts the connection at once (client gone, server closing). */
@@ -374,7 +359,7 @@ export class ImapConnection {
       this.live?.unregister();
       this.relay?.destroy();
     }
-    this.socket.destroy();
+    this.client.destroy();
     if (!this.reportedClosed) {
       this.reportedClosed = true;
       this.ctx.log.info({ loggedIn: this.relay !== null }, 'imap connection closed');
@@ -385,35 +370,6 @@ export class ImapConnection {
   /** Before login a connection may hold little (limits.ts). */
   private get maxUnreadBytes(): number {
     return this.state === 'not-authenticated' ? PRE_AUTH_MAX_UNREAD_BYTES : MAX_UNREAD_CLIENT_BYTES;
-  }
-
-  private attach(socket: net.Socket): void {
-    socket.on('data', this.onData);
-    socket.on('drain', this.onDrain);
-    socket.on('timeout', this.onTimeout);
-    socket.on('end', this.onGone);
-    socket.on('error', this.onGone);
-    socket.on('close', this.onGone);
-  }
-
-  private detach(socket: net.Socket): void {
-    socket.off('data', this.onData);
-    socket.off('drain', this.onDrain);
-    socket.off('timeout', this.onTimeout);
-    socket.off('end', this.onGone);
-    socket.off('error', this.onGone);
-    socket.off('close', this.onGone);
-  }
-
-  private pauseInput(reason: number): void {
-    if (this.paused === 0) this.socket.pause();
-    this.paused |= reason;
-  }
-
-  private resumeInput(reason: number): void {
-    if ((this.paused & reason) === 0) return;
-    this.paused &= ~reason;
-    if (this.paused === 0 && !this.closed) this.socket.resume();
   }
 
   /** Reads and handles events until a command has to wait or the bytes run out. */
@@ -433,7 +389,7 @@ export class ImapConnection {
     } finally {
       this.pumping = false;
     }
-    if (this.reader.bufferedBytes < this.maxUnreadBytes / 2) this.resumeInput(PAUSED_FOR_BUFFER);
+    if (this.reader.bufferedBytes < this.maxUnreadBytes / 2) this.client.resumeInput(PAUSED_FOR_BUFFER);
   }
 
   /** One reader event: the socket-free step decides (client-step.ts), this runs its actions. */
