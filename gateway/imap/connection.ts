@@ -10,8 +10,6 @@
  */
 import crypto from 'node:crypto';
 import type net from 'node:net';
-import type tls from 'node:tls';
-import type { AuthRequest, AuthResult } from '../../src/auth/types.js';
 import type { AppContext } from '../../src/context.js';
 import type { Command, SessionState } from './command-ast.js';
 import { clientNameOf, rememberClientId } from './client-id.js';
@@ -34,32 +32,9 @@ import { PreLoginDeadline } from './pre-login-deadline.js';
 import { type Refusal, refusalLine } from './refusal.js';
 import { handlePreAuthCommand, handleSaslResponse } from './pre-auth.js';
 import type { Relay } from './relay.js';
-import type { UpstreamPool } from './upstream-pool.js';
-import type { UpstreamSessionCache } from './session-cache.js';
+import type { ConnectionSettings } from './connection-settings.js';
 import { ClientSocket, PAUSED_FOR_BUFFER, PAUSED_FOR_UPSTREAM } from './client-socket.js';
 import type { LiveHandle, LiveSessionInfo } from '../../src/sessions/types.js';
-
-/** The accounts core's login decision (src/auth/authenticate.ts); injectable for tests of odd outcomes. */
-export type Authenticator = (ctx: AppContext, req: AuthRequest) => Promise<AuthResult>;
-
-/** What every connection of one listener shares. */
-export interface ConnectionSettings {
-  ctx: AppContext;
-  authenticate: Authenticator;
-  /** For STARTTLS; null when no certificate is configured. */
-  tlsContext: tls.SecureContext | null;
-  /** Whether a password may be sent in the clear to this local address (default: loopback only). */
-  plaintextLoginAllowed: (localAddress: string | undefined) => boolean;
-  unauthenticatedTimeoutMs: number;
-  /** Time to log in from connecting, not reset by traffic (pre-login-deadline.ts). */
-  preLoginDeadlineMs: number;
-  authenticatedTimeoutMs: number;
-  maxMessageSize: number;
-  /** Greeted store connections for logins; null when no store is configured. */
-  upstreamPool: UpstreamPool | null;
-  /** Store sessions parked at logout for the same user's next login; null when reuse is off. */
-  sessionCache: UpstreamSessionCache | null;
-}
 
 export class ImapConnection {
   /** Only this class drives the reader: other files say what the next bytes are through the methods below. */
