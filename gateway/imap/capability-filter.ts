@@ -26,7 +26,7 @@ const PASS = new Set([
   'WITHIN', 'SEARCHRES', 'STATUS=SIZE', 'SAVEDATE', 'I18NLEVEL=1', 'MULTISEARCH', 'OBJECTID',
   'PREVIEW', 'FUZZY', 'CONTEXT=SEARCH', 'CONTEXT=SORT',
   // RFC 3502: streamed message by message, each judged (and charged) as the first; a refusal of any
-  // makes the store's command fail, so it keeps none of them (relay.ts cancelAppend).
+  // makes the store's command fail, so it keeps none of them (append-stream.ts cancel).
   'MULTIAPPEND',
 ]);
 

@@ -397,14 +397,15 @@ export class Relay implements ResponseHost {
     const outcome = append.storeAnswered(tag, status, f.tag);
     if (outcome === 'unreadable') return this.fail(UNREADABLE);
     if (outcome === 'wait') return;
-    this.inFlight = null;
     if (append.chargedBytes === 0) return this.answerCancelled(f.tag, append.refusal);
     // The store failed the command and kept none of its messages, so what they were charged is given
-    // back, before the client hears: its next APPEND is judged with the budget as it really is.
+    // back, before the client hears: its next APPEND is judged with the budget as it really is. The
+    // command stays in flight until then, so a drain waits for its answer.
     this.additions.refund(append.chargedBytes, () => this.answerCancelled(f.tag, append.refusal));
   }
 
   private answerCancelled(tag: string, refusal: Refusal): void {
+    this.inFlight = null;
     this.conn.refuse(tag, refusal);
     this.conn.proceed();
   }
