@@ -49,11 +49,8 @@ export class AppendStream implements AppendProgress {
   private streamed = 0;
   /** What the client is answered once the store has dropped the cancelled APPEND. */
   private cancelRefusal: Refusal | null = null;
-  /**
-   * Restricted sessions: budget bytes granted for this command's messages. A cancelled APPEND stores
-   * none of them, so the relay gives these back once the store has confirmed it (src/restricted/budget.ts).
-   */
-  chargedBytes = 0;
+  /** Restricted sessions: budget bytes granted for this command's messages (see charged()). */
+  private charged = 0;
 
   constructor(
     private readonly conn: ImapConnection,
@@ -93,6 +90,19 @@ export class AppendStream implements AppendProgress {
   /** The store already failed the cancelled APPEND: its `* BAD`s to the rest of the line are not relayed. */
   get syncing(): boolean {
     return this.phase === 'abort-sync';
+  }
+
+  /**
+   * Budget bytes granted for this command's messages so far. A cancelled APPEND stores none of them, so
+   * the relay gives these back once the store has confirmed it (src/restricted/budget.ts).
+   */
+  get chargedBytes(): number {
+    return this.charged;
+  }
+
+  /** A message of this command was granted `bytes` from the restricted budget. */
+  charge(bytes: number): void {
+    this.charged += bytes;
   }
 
   /** The answer the client gets for a cancelled APPEND. */

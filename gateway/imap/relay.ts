@@ -187,7 +187,7 @@ export class Relay implements ResponseHost {
     }
     const bytes = lastMessageSize(command);
     const go = () => {
-      append.chargedBytes = bytes;
+      append.charge(bytes);
       this.send(command, append);
     };
     this.additions.charge(command, bytes, go, () => this.conn.refuseLiteral());
@@ -211,7 +211,7 @@ export class Relay implements ResponseHost {
     if (!this.auth.restricted) return go();
     const bytes = lastMessageSize(command);
     const granted = () => {
-      append.chargedBytes += bytes;
+      append.charge(bytes);
       go();
     };
     this.additions.chargeNext(command, bytes, granted, (refusal) => this.cancelAppend(refusal, true));
