@@ -17,7 +17,7 @@ import { authenticate } from '../../../src/auth/authenticate.js';
 import { createContext, type AppContext } from '../../../src/context.js';
 import { openDatabase, type Database } from '../../../src/db/client.js';
 import { loginNotices } from '../../../src/db/schema.js';
-import { checkNoticeLink, deliverDueNotices, settleLoginNotices, startNoticeSweeper } from '../../../src/notices/index.js';
+import { checkNoticeLink, deliverDueNotices, sendDueNotices, settleLoginNotices, startNoticeSweeper } from '../../../src/notices/index.js';
 import { createTestContext } from '../../helpers/context.js';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../../helpers/smtp-sink.js';
 
@@ -114,6 +114,30 @@ describe('login notices and a failing MTA', () => {
     expect(body).toContain('Client: Thunderbird 128');
     const token = new URL(/https?:\/\/\S+\/login-notice\?t=\S+\.mine\.\S+/.exec(body)![0]).searchParams.get('t')!;
     expect(await checkNoticeLink(ctx, token)).toMatchObject({ ok: true, notice: { noticeId: row!.id, uses: 1 } });
+  });
+
+  it('uses while a notice is still being tried wait for it: one mail per hour, the next one summarises them', async () => {
+    const { sink, ctx } = await setUp(Array(20).fill('200ms').join(','));
+    const u = await appUser(ctx, 'hour');
+    sink.dataReply = 'defer';
+    await useApp(ctx, u, '203.0.113.21');
+    await useApp(ctx, u, '203.0.113.22');
+    await useApp(ctx, u, '203.0.113.23');
+    // Still one notice, still being tried: the two later uses wait instead of making notices of their own.
+    expect(await noticeRows(ctx, u.id)).toEqual([expect.objectContaining({ sentAt: null, gaveUpAt: null })]);
+    sink.dataReply = 'accept';
+    await until(async () => (await deliverDueNotices(ctx), to(sink, u.address).length === 1));
+    expect(decoded(to(sink, u.address)[0]!)).toContain('Client address: 203.0.113.21');
+    expect(await noticeRows(ctx, u.id)).toHaveLength(1);
+    // Within the hour after it was sent, nothing more goes out; after it, one notice names both waiting uses.
+    expect(await sendDueNotices(ctx)).toBe(0);
+    const later = { ...ctx, clock: () => new Date(Date.now() + 61 * 60_000) };
+    expect(await sendDueNotices(later)).toBe(1);
+    const second = to(sink, u.address)[1]!;
+    expect(decoded(second)).toContain('Client address: 203.0.113.23');
+    expect(decoded(second)).toMatch(/And 1 more use since \d{4}-\d\d-\d\d \d\d:\d\d UTC:/);
+    expect(decoded(second)).toContain('UTC  203.0.113.22  Thunderbird 128');
+    expect(decoded(second)).not.toContain('203.0.113.21');
   });
 
   it('gives up after the last try with one coded line that names no address and no link; nothing is sent later', async () => {
