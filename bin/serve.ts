@@ -68,9 +68,6 @@ export const serveCommand: CliCommand = {
       await warmDummyHash(ctx.hasher);
       const housekeeping = startHousekeeping(ctx);
       running.unshift({ name: 'housekeeping', close: async () => clearInterval(housekeeping) });
-      // Login-notice summaries that waited out a login's hour go out from here (src/notices/queue.ts).
-      const notices = startNoticeSweeper(ctx);
-      running.unshift({ name: 'login notices', close: async () => notices.stop() });
 
       enableProcessMetrics();
       setLiveSessionsSource(() => ctx.liveSessions.counts());
@@ -89,6 +86,10 @@ export const serveCommand: CliCommand = {
       const mta = config.UPSTREAM_SMTP ? undefined : await startDevMta(ctx);
       if (mta) running.unshift({ name: 'dev-mta', close: () => mta.close() });
       if (mta) ctx.devMta = { host: mta.host, port: mta.port };
+      // Login-notice summaries that waited out a login's hour, retries, and notices a restart left pending
+      // go out from here (src/notices/): once the outgoing MTA is known, so the first round can reach it.
+      const notices = startNoticeSweeper(ctx);
+      running.unshift({ name: 'login notices', close: async () => notices.stop() });
       const smtp = await startSmtpSubmission(ctx, { host: config.HOST, port: config.SMTP_PORT, upstream: mta, closeTimeoutMs: config.DRAIN_SECONDS * 1000 });
       running.unshift({ name: 'smtp', front: true, close: () => smtp.close() });
       // The fronts stop accepting at once on SIGTERM and drain together (DRAIN_SECONDS); then the rest closes.

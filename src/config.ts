@@ -19,6 +19,18 @@ const hostPort = z
     return { host: v.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(v.slice(i + 1)) };
   });
 const optionalString = z.string().min(1).optional();
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** "1m,5m,30m,2h": durations with a unit (ms, s, m, h), each at most a day, as milliseconds. */
+const delayList = z
+  .string()
+  .regex(/^\s*\d{1,9}(ms|s|m|h)(\s*,\s*\d{1,9}(ms|s|m|h)){0,19}\s*$/, 'expected up to 20 delays like "1m,5m,30m,2h" (units ms, s, m, h)')
+  .transform((v) =>
+    v.split(',').map((d) => {
+      const [, n, unit] = /^(\d+)(ms|s|m|h)$/.exec(d.trim())!;
+      return Number(n) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+    }),
+  )
+  .refine((delays) => delays.every((d) => d >= 1 && d <= 24 * 3_600_000), 'each delay must be between 1ms and 24h');
 
 const schema = z
   .object({
@@ -151,6 +163,11 @@ const schema = z
     PRE_LOGIN_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(60),
     /** The same for SMTP submission: not authenticated within this many seconds → 421 and closed. */
     SMTP_PRE_LOGIN_DEADLINE_SECONDS: z.coerce.number().int().min(1).default(60),
+    /**
+     * A login notice the outgoing MTA did not take (down, 4xx, timeout) is tried again after each of these
+     * delays in turn, then given up (LOGIN_NOTICE_GAVE_UP): by default the last try is about a day after the use.
+     */
+    LOGIN_NOTICE_RETRY_DELAYS: delayList.default([60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 28_800_000, 28_800_000]),
   })
   .superRefine((c, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });

@@ -1,20 +1,17 @@
 /**
  * What an IMAP client calls itself (RFC 2971 ID, sent before login by Thunderbird, Apple Mail, imapflow…),
  * kept per connection so that the login, its notice ("Client: Thunderbird 128.3") and the live-session
- * list can name the client. Only `name` and `version` are kept, printable and short: the values are the
- * client's choice and end up in mail and on the Security page.
+ * list can name the client. Only `name` and `version` are kept, printable and short (src/client-name.ts):
+ * the values are the client's choice and end up in mail and on the Security page.
  */
+import { clientName, cleanPart } from '../../src/client-name.js';
 import type { Arg, Command } from './command-ast.js';
 
-const MAX_LENGTH = 80;
 const clientNames = new WeakMap<object, string>();
 
 function text(arg: Arg | undefined): string | null {
   if (arg?.type !== 'string' && arg?.type !== 'atom') return null;
-  const value = typeof arg.value === 'string' ? arg.value : arg.value.toString('utf8');
-  // Control characters and the Unicode replacement of bad UTF-8 say nothing a person could read.
-  const cleaned = value.replace(/[\p{Cc}\uFFFD]/gu, '').trim();
-  return cleaned === '' ? null : cleaned;
+  return cleanPart(typeof arg.value === 'string' ? arg.value : arg.value.toString('utf8'));
 }
 
 /** "name version" from the ID parameter list, or null when the client named nothing. */
@@ -28,8 +25,7 @@ export function clientNameFromId(command: Command): string | null {
     if (key === 'name') name = text(list.items[i + 1]);
     else if (key === 'version') version = text(list.items[i + 1]);
   }
-  if (!name) return null;
-  return (version ? `${name} ${version}` : name).slice(0, MAX_LENGTH);
+  return name ? clientName(name, version) : null;
 }
 
 /** Remembers the client's ID for this connection (the last ID wins, as RFC 2971 §3.1 allows repeats). */

@@ -6,10 +6,19 @@
  */
 import type { SMTPServer, SMTPServerSession } from 'smtp-server';
 import type { AuthSuccess } from '../../src/auth/types.js';
+import { clientName } from '../../src/client-name.js';
 import type { AppContext } from '../../src/context.js';
 import type { LiveHandle } from '../../src/sessions/types.js';
 
 type Session = SMTPServerSession & { user?: AuthSuccess };
+
+/**
+ * The client's EHLO/HELO name (RFC 5321 §4.1.1.1), made fit to print as IMAP's ID name is: what the login
+ * notice and Options → Security call an SMTP client. smtp-server keeps the latest greeting's name.
+ */
+export function smtpClientName(session: Pick<SMTPServerSession, 'hostNameAppearsAs'>): string | undefined {
+  return clientName(session.hostNameAppearsAs || null) ?? undefined;
+}
 
 /** `servers`: the listeners (STARTTLS and implicit TLS) whose connections the sessions are on. */
 export function trackSmtpSessions(ctx: AppContext, servers: () => readonly SMTPServer[]) {
@@ -32,7 +41,7 @@ export function trackSmtpSessions(ctx: AppContext, servers: () => readonly SMTPS
           loginKind: result.method,
           restricted: result.restricted,
           clientIp: session.remoteAddress,
-          client: session.hostNameAppearsAs || undefined,
+          client: smtpClientName(session),
           startedAt: new Date(),
           authStartedAt,
           validUntil: result.validUntil,
@@ -50,8 +59,13 @@ export function trackSmtpSessions(ctx: AppContext, servers: () => readonly SMTPS
       handles.set(session.id, handle);
       return handle.checked;
     },
+    /** A transaction began (MAIL FROM): "last active", and the name of an EHLO sent after AUTH. */
     touched(session: Session): void {
-      handles.get(session.id)?.touch();
+      const handle = handles.get(session.id);
+      if (!handle) return;
+      handle.touch();
+      const name = smtpClientName(session);
+      if (name) handle.nameClient(name);
     },
     closed(session: Session): void {
       handles.get(session.id)?.unregister();

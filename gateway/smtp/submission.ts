@@ -26,7 +26,7 @@ import { replies, replyForAuthFailure, SmtpReply } from './replies.js';
 import { isLoopbackAddress } from '../loopback.js';
 import { disabledCommandsFor } from './transport-security.js';
 import { ConnectionLimiter, type ConnectionCaps } from '../connection-limits.js';
-import { trackSmtpSessions } from './live-sessions.js';
+import { smtpClientName, trackSmtpSessions } from './live-sessions.js';
 import { readProxyHeader, screenForgedHeader } from '../proxy-protocol.js';
 import { isTrustedProxy, normalizePeerAddress } from '../../src/trusted-proxies.js';
 import { PreLoginDeadline } from '../imap/pre-login-deadline.js';
@@ -124,7 +124,9 @@ export async function startSubmissionListener(
     const deadline = deadlines.get(session.id);
     deadline?.pause();
     const sctx = sessionCtx(session);
-    authenticate(sctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip }).then(
+    // The EHLO name names the client, as IMAP's ID does: app passwords' "new client" notices, the session list.
+    const client = smtpClientName(session);
+    authenticate(sctx, { username: auth.username ?? '', secret: auth.password ?? '', service: 'smtp', ip, ...(client ? { client } : {}) }).then(
       (result) => {
         if (result.ok) deadline?.stop();
         else deadline?.resume();

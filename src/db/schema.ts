@@ -450,12 +450,23 @@ export const loginNotices = pgTable(
     tokenHash: text('token_hash').notNull().unique(),
     createdAt: tstz('created_at').notNull(),
     expiresAt: tstz('expires_at').notNull(),
-    /** When the outgoing MTA took the mail; null while sending or when it failed (logged, coded). */
+    /** When the outgoing MTA took the mail; null until then (pending) and for a notice given up. */
     sentAt: tstz('sent_at'),
     answeredAt: tstz('answered_at'),
     answer: text('answer', { enum: ['mine', 'revoke'] }),
+    /** Attempts to hand the mail to the outgoing MTA so far (src/notices/delivery.ts). */
+    attempts: integer('attempts').notNull().default(0),
+    /**
+     * When the next attempt is due; while one runs, the end of its lease (so no other instance takes it).
+     * Null once sent or given up. Rows from before retries existed have none: they are not retried.
+     */
+    nextAttemptAt: tstz('next_attempt_at'),
+    /** After the last attempt failed (or the MTA refused for good): nothing more is tried. */
+    gaveUpAt: tstz('gave_up_at'),
+    /** The last failed attempt's code (SEND_UPSTREAM_DOWN …): never the MTA's words, never an address. */
+    lastFailure: text('last_failure'),
   },
-  (t) => [index('login_notices_login_idx').on(t.loginId, t.createdAt)],
+  (t) => [index('login_notices_login_idx').on(t.loginId, t.createdAt), index('login_notices_due_idx').on(t.nextAttemptAt)],
 );
 
 /** Which login kinds a user does not want notices for (Options → Security). No row: every kind notifies. */

@@ -2,30 +2,27 @@
  * Login notices, issue 16: when an alternative login opens a session, its owner hears of it by mail at
  * their verified default address. The login only writes down the use — and even that runs after the
  * login has answered (`noteLoginUse` starts the work and returns): a slow database or a dead MTA never
- * slows or fails a login; failures are logged with a code (LOGIN_NOTICE_FAILED, LOGIN_NOTICE_NOT_SENT).
+ * slows or fails a login; failures are logged with a code (LOGIN_NOTICE_FAILED; a mail the MTA did not
+ * take: LOGIN_NOTICE_NOT_SENT, retried, and LOGIN_NOTICE_GAVE_UP after the last try).
  *
  * Queue: one `login_notice_uses` row per use. `sendDueNotices` turns a login's waiting uses into one
- * notice unless the login had one in the last hour — so at most one mail per login per hour, and the
- * uses in between are summarised by the next notice (sent at the next use after the hour, or by the
- * periodic sweep, `startNoticeSweeper`). Claiming a login's uses is one transaction under the login's
- * row lock, so two instances never mail the same uses twice.
+ * pending notice unless the login had one sent in the last hour or has one still being tried — so at
+ * most one mail per login per hour, and the uses in between are summarised by the next notice (made at
+ * the next use after the hour, or by the periodic sweep, `startNoticeSweeper`). Claiming a login's uses
+ * is one transaction under the login's row lock, so two instances never put the same uses in two
+ * notices. The notice row is then handed to the MTA and retried until it takes it (delivery.ts).
  *
  * Which uses notify: every use of an alternate password, one-time code, SMS password, authenticator app
  * or recovery list; an app password only from an (address, client) pair it was not used from before.
  * The user may turn kinds off (settings.ts). Never to an unverified address: with no proven default
  * address the waiting uses are dropped (logged), nothing is sent.
  */
-import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
-import { isProvenFor } from '../accounts/address-proofs.js';
-import { normalizeAddress } from '../accounts/addresses.js';
-import { audit } from '../audit.js';
+import { and, eq, gt, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import { nowSql } from '../clock.js';
 import type { AppContext } from '../context.js';
-import { altLogins, loginNotices, loginNoticeUses, loginSeenClients, personalities } from '../db/schema.js';
-import type { Db, Tx } from '../db/client.js';
-import { sendSystemMail } from '../submission/system-mail.js';
-import { NOTICE_LINK_DAYS, newNonce, nonceHash, signNoticeLink } from './link.js';
-import { composeNotice } from './notice-mail.js';
+import { altLogins, loginNotices, loginNoticeUses, loginSeenClients } from '../db/schema.js';
+import { deliverDueNotices, untilNextAttempt, verifiedDefaultAddress } from './delivery.js';
+import { NOTICE_LINK_DAYS, newNonce, nonceHash } from './link.js';
 import { noticeKindsOf, type NoticeKind } from './settings.js';
 
 export interface LoginUse {
@@ -90,84 +87,66 @@ async function queueAndSend(ctx: AppContext, use: LoginUse): Promise<void> {
   await sendDueNotices(ctx, { loginId: use.loginId });
 }
 
-/** The user's default personality's address when it is proven theirs, else null (never an unverified one). */
-export async function verifiedDefaultAddress(db: Db | Tx, userId: number): Promise<string | null> {
-  const [p] = await db
-    .select({ email: personalities.email })
-    .from(personalities)
-    .where(and(eq(personalities.userId, userId), eq(personalities.isDefault, true)));
-  if (!p?.email) return null;
-  return (await isProvenFor(db, userId, normalizeAddress(p.email))) ? p.email : null;
-}
-
-/** The page an answer link leads to. */
-export function noticeLinkUrl(ctx: Pick<AppContext, 'config'>, token: string): string {
-  return `${ctx.config.PUBLIC_URL}/login-notice?t=${encodeURIComponent(token)}`;
-}
-
-/** Sends every notice that is due (optionally for one login); returns how many went out. */
+/**
+ * Sends every notice that is due (optionally for one login): turns waiting uses into notices where the
+ * login's hour allows, then tries every notice whose attempt is due (delivery.ts). Returns how many the
+ * outgoing MTA took.
+ */
 export async function sendDueNotices(ctx: AppContext, only: { loginId?: number } = {}): Promise<number> {
   const due = await ctx.db
     .selectDistinct({ loginId: loginNoticeUses.loginId })
     .from(loginNoticeUses)
     .where(and(isNull(loginNoticeUses.noticeId), only.loginId !== undefined ? eq(loginNoticeUses.loginId, only.loginId) : undefined))
     .limit(200);
-  let sent = 0;
-  for (const { loginId } of due) if (await sendNoticeFor(ctx, loginId)) sent++;
-  return sent;
+  for (const { loginId } of due) await composeNoticeFor(ctx, loginId);
+  return deliverDueNotices(ctx, only);
 }
 
-async function sendNoticeFor(ctx: AppContext, loginId: number): Promise<boolean> {
+/**
+ * Makes a login's waiting uses into one pending notice (due at once), unless the login has a notice still
+ * being tried or had one sent in the last hour: then the uses wait and the next notice summarises them.
+ */
+async function composeNoticeFor(ctx: AppContext, loginId: number): Promise<void> {
   const log = ctx.log.child({ component: 'login-notices' });
-  const claim = await ctx.db.transaction(async (tx) => {
+  await ctx.db.transaction(async (tx) => {
     const [login] = await tx.select().from(altLogins).where(eq(altLogins.id, loginId)).for('update');
-    if (!login) return null;
+    if (!login) return;
     const [recent] = await tx
       .select({ id: loginNotices.id })
       .from(loginNotices)
-      .where(and(eq(loginNotices.loginId, loginId), gt(loginNotices.createdAt, sql`${nowSql(ctx)} - interval '1 hour'`)))
+      .where(
+        and(
+          eq(loginNotices.loginId, loginId),
+          or(isNotNull(loginNotices.nextAttemptAt), gt(sql`coalesce(${loginNotices.sentAt}, ${loginNotices.createdAt})`, sql`${nowSql(ctx)} - interval '1 hour'`)),
+        ),
+      )
       .limit(1);
-    if (recent) return null;
+    if (recent) return;
     const uses = await tx
-      .select()
+      .select({ id: loginNoticeUses.id })
       .from(loginNoticeUses)
-      .where(and(eq(loginNoticeUses.loginId, loginId), isNull(loginNoticeUses.noticeId)))
-      .orderBy(loginNoticeUses.id);
-    if (!uses.length) return null;
-    const to = await verifiedDefaultAddress(tx, login.userId);
-    if (!to) {
+      .where(and(eq(loginNoticeUses.loginId, loginId), isNull(loginNoticeUses.noticeId)));
+    if (!uses.length) return;
+    if (!(await verifiedDefaultAddress(tx, login.userId))) {
       // Nobody to tell: the uses do not wait for an address that may never be verified.
       await tx.delete(loginNoticeUses).where(inArray(loginNoticeUses.id, uses.map((u) => u.id)));
       log.info({ code: 'LOGIN_NOTICE_NO_ADDRESS', userId: login.userId, loginId }, 'no verified default address: login notice not sent');
-      return null;
+      return;
     }
-    const nonce = newNonce();
     const [notice] = await tx
       .insert(loginNotices)
       .values({
         userId: login.userId,
         loginId,
-        tokenHash: nonceHash(ctx.secretKey, nonce),
+        // A placeholder no link carries: each attempt stores the hash of its own fresh nonce (delivery.ts).
+        tokenHash: nonceHash(ctx.secretKey, newNonce()),
         createdAt: sql`${nowSql(ctx)}`,
         expiresAt: sql`${nowSql(ctx)} + make_interval(days => ${NOTICE_LINK_DAYS})`,
+        nextAttemptAt: sql`${nowSql(ctx)}`,
       })
-      .returning();
+      .returning({ id: loginNotices.id });
     await tx.update(loginNoticeUses).set({ noticeId: notice!.id }).where(inArray(loginNoticeUses.id, uses.map((u) => u.id)));
-    return { login, uses, notice: notice!, nonce, to };
   });
-  if (!claim) return false;
-  const { login, notice, nonce } = claim;
-  const expires = Math.floor(notice.expiresAt.getTime() / 1000);
-  const link = (answer: 'mine' | 'revoke') => noticeLinkUrl(ctx, signNoticeLink(ctx.secretKey, { noticeId: notice.id, answer, expires, nonce }));
-  const mail = composeNotice({ to: claim.to, label: login.label, recovery: login.recovery, uses: claim.uses, mineUrl: link('mine'), revokeUrl: link('revoke') });
-  const sent = await sendSystemMail(ctx, mail);
-  if (!sent.ok || sent.rejected.length) {
-    log.error({ code: 'LOGIN_NOTICE_NOT_SENT', userId: login.userId, loginId, noticeId: notice.id, reason: sent.ok ? 'recipient-refused' : sent.failure.code }, 'login notice not sent');
-    return false;
-  }
-  await ctx.db.update(loginNotices).set({ sentAt: sql`now()` }).where(eq(loginNotices.id, notice.id));
-  await audit(ctx.db, { event: 'login.notice-sent', userId: login.userId, details: { loginId, noticeId: notice.id, uses: claim.uses.length } });
-  return true;
 }
 
 /** Notices (and the uses they reported) are kept this long: the links work 7 days, the rest is history. */
@@ -183,19 +162,37 @@ export async function pruneOldNotices(ctx: AppContext): Promise<number> {
 }
 
 /**
- * Sends the summaries that fell due (uses that waited out a login's hour) every `intervalMs`; stop() it at
- * shutdown. Errors are logged (LOGIN_NOTICE_SWEEP_FAILED) and the next round tries again.
+ * Sends what fell due — summaries that waited out a login's hour, retries of notices the MTA did not take,
+ * notices left pending by a restart — in rounds: one at once, then again when the earliest retry is due,
+ * and at least every `intervalMs` (for what other instances queue); stop() it at shutdown. Errors are
+ * logged (LOGIN_NOTICE_SWEEP_FAILED) and the next round tries again.
  */
 export function startNoticeSweeper(ctx: AppContext, intervalMs = 60_000): { stop(): void } {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    sendDueNotices(ctx)
-      .then(() => pruneOldNotices(ctx))
-      .catch((err: unknown) => ctx.log.error({ code: 'LOGIN_NOTICE_SWEEP_FAILED', err: { name: (err as Error)?.name } }, 'login notice sweep failed'))
-      .finally(() => (running = false));
-  }, intervalMs);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const round = async () => {
+    let wait = intervalMs;
+    try {
+      await sendDueNotices(ctx);
+      await pruneOldNotices(ctx);
+      const next = await untilNextAttempt(ctx);
+      if (next !== null) wait = Math.min(intervalMs, Math.max(next, MIN_ROUND_GAP_MS));
+    } catch (err) {
+      ctx.log.error({ code: 'LOGIN_NOTICE_SWEEP_FAILED', err: { name: (err as Error)?.name } }, 'login notice sweep failed');
+    }
+    if (stopped) return;
+    timer = setTimeout(() => void round(), wait);
+    timer.unref();
+  };
+  timer = setTimeout(() => void round(), 0);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
+
+/** Rounds are at least this far apart, however soon a retry is due. */
+const MIN_ROUND_GAP_MS = 10;

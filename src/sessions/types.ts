@@ -37,7 +37,7 @@ export interface LiveHandle {
   readonly checked: Promise<boolean>;
   /** The client did something: refreshes "last active" (written at most every few seconds). */
   touch(): void;
-  /** The client named itself after login (IMAP ID): shown from the next flush on. */
+  /** The client named itself after login (IMAP ID, SMTP EHLO again): shown from the next flush on. */
   nameClient(client: string): void;
   /** The session ended on its own (logout, disconnect): forget it without calling `end`. */
   unregister(): void;

@@ -37,6 +37,11 @@ export interface RelayOptions {
   connectTimeoutMs?: number;
   /** Longest silence from the upstream while relaying before we give up (and answer 451). */
   socketTimeoutMs?: number;
+  /**
+   * Longest the whole relay may take (a slow drip of replies never trips `socketTimeoutMs`); past it the
+   * connection is closed before the end of DATA is acknowledged, a temporary failure. Default: no bound.
+   */
+  deadlineMs?: number;
 }
 
 type NodemailerError = Error & { code?: string; responseCode?: number; response?: string; recipient?: string };
@@ -54,9 +59,11 @@ export function relayMessage(upstream: UpstreamSmtp, envelope: RelayEnvelope, me
       socketTimeout: options.socketTimeoutMs ?? 120_000,
       logger: false,
     });
+    const deadline = options.deadlineMs ? setTimeout(() => finish({ ok: false, failure: refusals.upstreamTimeout() }), options.deadlineMs) : null;
     const finish = (outcome: RelayOutcome) => {
       if (settled) return;
       settled = true;
+      if (deadline) clearTimeout(deadline);
       // close(), not quit(), after a failure: a half-sent message must die with the socket.
       if (outcome.ok) conn.quit();
       else conn.close();

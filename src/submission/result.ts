@@ -40,6 +40,7 @@ export const refusals = {
   upstreamDown: () => fail('SEND_UPSTREAM_DOWN', 451, '4.4.1 The outgoing mail server is not reachable; try again later'),
   upstreamTemporary: (code: number) =>
     fail('SEND_UPSTREAM_DEFERRED', 451, `4.4.2 The outgoing mail server deferred the message (it answered ${code}); try again later`),
+  upstreamTimeout: () => fail('SEND_UPSTREAM_TIMEOUT', 451, '4.4.2 The outgoing mail server did not finish in time; try again later'),
   upstreamRefused: (code: number) => fail('SEND_UPSTREAM_REFUSED', 554, `5.0.0 The outgoing mail server refused the message (it answered ${code})`),
   noUpstream: () => fail('SEND_NO_UPSTREAM', 451, '4.3.5 No outgoing mail server is configured; try again later'),
   internal: () => fail('SEND_INTERNAL', 451, '4.3.0 Local error while sending; try again later'),

@@ -5,7 +5,7 @@
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { AppContext } from '../context.js';
-import { relayMessage, type RelayOutcome } from './relay.js';
+import { relayMessage, type RelayOptions, type RelayOutcome } from './relay.js';
 import { refusals } from './result.js';
 import { outgoingMta } from './submit-message.js';
 
@@ -22,7 +22,7 @@ export interface SystemMail {
 }
 
 /** Composes and relays one system message; never throws (a missing MTA is a failed outcome). */
-export async function sendSystemMail(ctx: Pick<AppContext, 'config' | 'devMta'>, mail: SystemMail): Promise<RelayOutcome> {
+export async function sendSystemMail(ctx: Pick<AppContext, 'config' | 'devMta'>, mail: SystemMail, options: RelayOptions = {}): Promise<RelayOutcome> {
   const upstream = outgoingMta(ctx as AppContext);
   if (!upstream) return { ok: false, failure: refusals.noUpstream() };
   const message = await new MailComposer({
@@ -35,5 +35,5 @@ export async function sendSystemMail(ctx: Pick<AppContext, 'config' | 'devMta'>,
   })
     .compile()
     .build();
-  return relayMessage(upstream, { from: systemSender(ctx), to: [mail.to] }, message);
+  return relayMessage(upstream, { from: systemSender(ctx), to: [mail.to] }, message, options);
 }

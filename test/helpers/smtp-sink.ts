@@ -22,6 +22,12 @@ export interface SmtpSink {
   abandoned: number;
   /** Reply to the end of DATA: accept, refuse permanently (554) or defer (451). */
   dataReply: 'accept' | 'refuse' | 'defer';
+  /** The next this many messages are deferred (451) whatever `dataReply` says; counts down. */
+  deferNext: number;
+  /** Messages deferred so far (by `deferNext` or `dataReply`). */
+  deferred: number;
+  /** Waits this long before answering the end of DATA (a slow MTA). */
+  replyDelayMs: number;
   /** Recipients answered 550 at RCPT TO. */
   refuseRecipients: Set<string>;
   /** Resolves once `count` messages have been recorded. */
@@ -62,6 +68,15 @@ export async function startSmtpSink(options: { port?: number; usersMailOnly?: bo
       });
       stream.on('end', () => {
         ended = true;
+        void new Promise((r) => setTimeout(r, sink.replyDelayMs)).then(() => answer());
+      });
+      const answer = () => {
+        if (sink.deferNext > 0) {
+          sink.deferNext--;
+          sink.deferred++;
+          return done(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
+        }
+        if (sink.dataReply === 'defer') sink.deferred++;
         if (sink.dataReply === 'refuse') return done(Object.assign(new Error('5.7.1 Refused by policy'), { responseCode: 554 }));
         if (sink.dataReply === 'defer') return done(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
         const body = Buffer.concat(chunks);
@@ -76,7 +91,7 @@ export async function startSmtpSink(options: { port?: number; usersMailOnly?: bo
         });
         for (const w of waiters.splice(0)) w();
         done(null, 'queued');
-      });
+      };
     },
   });
   const sink: SmtpSink = {
@@ -85,6 +100,9 @@ export async function startSmtpSink(options: { port?: number; usersMailOnly?: bo
     messages: [],
     abandoned: 0,
     dataReply: 'accept',
+    deferNext: 0,
+    deferred: 0,
+    replyDelayMs: 0,
     refuseRecipients: new Set(),
     waitForMessages(count, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {

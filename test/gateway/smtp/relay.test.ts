@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findUserByName } from '../../../src/accounts/users.js';
 import type { AuthResult } from '../../../src/auth/types.js';
 import { startSubmissionListener, type Authenticator, type RunningSubmission } from '../../../gateway/smtp/submission.js';
+import { relayMessage } from '../../../src/submission/relay.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { startSmtpSink, type SmtpSink } from '../../helpers/smtp-sink.js';
 import { createSender, mailClient, rawMessage, sendError } from './fixtures.js';
@@ -140,6 +141,14 @@ describe('upstream trouble', () => {
     const err = await sendError(send());
     expect(err.responseCode).toBe(451);
     expect(err.response).toMatch(/^451 4\.4\.1 /);
+  });
+
+  it('a relay with a deadline gives up on an upstream that answers too slowly, as a temporary failure', async () => {
+    sink.replyDelayMs = 2000;
+    const started = Date.now();
+    const outcome = await relayMessage({ host: sink.host, port: sink.port }, { from: alice.email, to: ['c@x.test'] }, Buffer.from(rawMessage(alice.email, 'c@x.test', 'slow\r\n')), { deadlineMs: 300 });
+    expect(outcome).toMatchObject({ ok: false, failure: { code: 'SEND_UPSTREAM_TIMEOUT', smtpStatus: 451 } });
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('passes a temporary upstream refusal on as 451', async () => {
