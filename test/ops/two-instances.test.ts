@@ -2,7 +2,9 @@
  * Two `postern serve` processes on one PostgreSQL database and the test Dovecot, behind Debian's haproxy in
  * TCP mode with send-proxy-v2 (issue 18): the client's own address reaches the audit row; an app password
  * revoked through instance A's web is refused by B and ends B's live IMAP session within a second; a web
- * session signed out on A is dead on B; login failures made through both count in one throttle.
+ * session signed out on A is dead on B; login failures made through both count in one throttle; 30 SMS-password
+ * logins at once, half through each instance, against a group's 10 credits send exactly 10 codes (through
+ * the real `twilio` package to the local fake) and never overdraw.
  * haproxy is required, never skipped: .ci/run installs it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,13 +14,20 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAppPassword } from '../../src/accounts/alt-logins.js';
+import { eq } from 'drizzle-orm';
+import { createAppPassword, createUserChosenLogin } from '../../src/accounts/alt-logins.js';
+import { addGroupMember, createGroup } from '../../src/accounts/groups.js';
 import { createUser } from '../../src/accounts/users.js';
 import { listAuditEvents } from '../../src/audit.js';
 import { createContext, type AppContext } from '../../src/context.js';
+import { ensureCreditAccount, getCreditBalance } from '../../src/credits/accounts.js';
+import { grantCredits } from '../../src/credits/grant.js';
+import { checkLedgerConsistency } from '../../src/credits/ledger.js';
+import { creditLedger } from '../../src/db/schema.js';
 import { RawClient } from '../gateway/imap/live-gateway.js';
 import { testConfig } from '../helpers/context.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { fakeTwilioEnv, startFakeTwilio, type FakeTwilio } from '../helpers/fake-twilio.js';
 import { freePort } from '../helpers/private-postgres.js';
 import { startPostern, type PosternProcess } from '../helpers/postern-process.js';
 
@@ -30,6 +39,7 @@ let ctx: AppContext;
 let a: PosternProcess;
 let b: PosternProcess;
 let haproxy: ChildProcess | undefined;
+let twilio: FakeTwilio;
 const front = { a: 0, b: 0, any: 0 };
 const user = { name: `two${crypto.randomBytes(4).toString('hex')}`, password: `main-${crypto.randomBytes(8).toString('hex')}`, id: 0, app: '', appId: 0 };
 
@@ -38,6 +48,8 @@ async function startInstance(name: string): Promise<PosternProcess> {
   const d = inject('dovecot');
   const webPort = await freePort();
   return startPostern({
+    // SMS through the real twilio package to the fake; the per-group daily cap out of the way of 30 sends.
+    ...fakeTwilioEnv(twilio, { SMS_MAX_PER_GROUP_PER_DAY: '1000' }),
     DATABASE_URL: testDb.url!,
     SECRET_KEY,
     DATA_DIR: path.join(dir, name),
@@ -97,6 +109,7 @@ beforeAll(async () => {
   const app = await createAppPassword(ctx, { userId: created.id, services: ['imap'] });
   user.app = app.secret;
   user.appId = app.login.id;
+  twilio = await startFakeTwilio();
   [a, b] = await Promise.all([startInstance('a'), startInstance('b')]);
   await startHaproxy();
 }, 180_000);
@@ -105,6 +118,7 @@ afterAll(async () => {
   if (haproxy?.pid && haproxy.exitCode === null) process.kill(-haproxy.pid, 'SIGKILL');
   a?.kill();
   b?.kill();
+  await twilio?.close();
   await ctx?.liveSessions.close();
   await testDb?.drop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -215,5 +229,69 @@ describe('two instances behind haproxy on one PostgreSQL', { timeout: 120_000 },
     c.close();
     const throttled = await listAuditEvents(ctx.db, { userId: user.id, events: ['login.throttled'], limit: 1 });
     expect(throttled[0]?.ip).toBe(from);
+  });
+
+  it('30 SMS-password logins at once, half through each instance, send exactly the 10 codes the group paid for', async () => {
+    const credits = 10;
+    const group = await createGroup(ctx, { name: `Race ${user.name}`, kind: 'family', allowSms: true });
+    await grantCredits(ctx, { owner: { groupId: group.id }, credits });
+    const account = await ensureCreditAccount(ctx.db, { groupId: group.id });
+    const members = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const nn = String(i).padStart(2, '0');
+        const m = await createUser(ctx, { username: `${user.name}-sms${nn}`, password: `main-${user.password}`, mobile: `+4479111234${nn}` });
+        await addGroupMember(ctx, { groupId: group.id, userId: m.id });
+        await createUserChosenLogin(ctx, { userId: m.id, kind: 'sms', secret: `sms-${user.password}-${nn}` });
+        return { userId: m.id, username: m.username, secret: `sms-${user.password}-${nn}`, mobile: `+4479111234${nn}`, ip: `127.0.3.${i + 1}` };
+      }),
+    );
+    // Every client connected and greeted first (even ones through A, odd through B), then all LOGINs at once.
+    const clients = await Promise.all(members.map((m, i) => viaProxy(i % 2 ? front.b : front.a, m.ip)));
+    let lowest = credits;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        lowest = Math.min(lowest, await getCreditBalance(ctx.db, { groupId: group.id }));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    twilio.delayMs = 30; // sends stay in flight while the other instance reserves
+    const answers = await Promise.all(clients.map((c, i) => c.login(members[i]!.username, members[i]!.secret)));
+    twilio.delayMs = 0;
+    watching = false;
+    await watcher;
+    for (const c of clients) c.close();
+
+    const sent = members.filter((_, i) => /^L1 NO \[ALERT\] A login code was sent by SMS to /.test(answers[i]!));
+    const refused = answers.filter((line) => !/ A login code was sent by SMS /.test(line));
+    expect(sent).toHaveLength(credits);
+    expect(new Set(refused)).toEqual(
+      new Set([`L1 NO [ALERT] ${group.name} has no SMS credits left, and neither has your own account, so no code can be sent. Ask an administrator of ${group.name} to buy SMS credits.`]),
+    );
+    expect(refused).toHaveLength(30 - credits);
+
+    // Twilio received one message per code announced, to exactly those members, and nothing else.
+    expect(twilio.messages).toHaveLength(credits);
+    expect(new Set(twilio.messages.map((m) => m.to))).toEqual(new Set(sent.map((m) => m.mobile)));
+
+    expect(await getCreditBalance(ctx.db, { groupId: group.id })).toBe(0);
+    expect(lowest).toBeGreaterThanOrEqual(0);
+    expect(await checkLedgerConsistency(ctx.db, account.id)).toEqual({ balance: 0, ledgerSum: 0, consistent: true });
+    // One -1 debit per code, paid for the members who got one, each seeing the balance one lower: 9, 8, … 0.
+    const debits = (await ctx.db.select().from(creditLedger).where(eq(creditLedger.accountId, account.id))).filter((r) => r.kind === 'sms_debit');
+    expect(debits.map((r) => r.delta)).toEqual(Array(credits).fill(-1));
+    expect(debits.map((r) => r.balanceAfter).sort((x, y) => y - x)).toEqual(Array.from({ length: credits }, (_, i) => credits - 1 - i));
+    expect(new Set(debits.map((r) => r.userId))).toEqual(new Set(sent.map((m) => m.userId)));
+
+    const refusals = await listAuditEvents(ctx.db, { groupId: group.id, events: ['sms.refused'] });
+    expect(refusals).toHaveLength(30 - credits);
+    expect(new Set(refusals.map((r) => (r.details as { reason?: string }).reason))).toEqual(new Set(['no-credits']));
+
+    // The codes are real: a winner who started on one instance finishes on the other with password + code.
+    const winner = sent[0]!;
+    const first = members.indexOf(winner) % 2 ? front.b : front.a;
+    const other = await viaProxy(first === front.a ? front.b : front.a, winner.ip);
+    expect(await other.login(winner.username, `${winner.secret}${twilio.lastCodeFor(winner.mobile)}`)).toMatch(/^L1 OK/);
+    other.close();
   });
 });
