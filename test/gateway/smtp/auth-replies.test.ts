@@ -45,17 +45,17 @@ afterAll(async () => {
 const ok = (): AuthResult => ({ ok: true, userId, username: 'fay', upstreamUser: 'fay', loginId: null, method: 'main', restricted: false });
 
 function submit(user = 'fay', pass = 'secret-typed-by-fay') {
-  return mailClient({ port: listener.port, user, pass }).sendMail({
+  return mailClient({ port: listener.port, user, pass, name: 'fay-laptop.example' }).sendMail({
     envelope: { from: 'fay@example.test', to: ['x@elsewhere.test'] },
     raw: rawMessage('fay@example.test', 'x@elsewhere.test', 'hi\r\n'),
   });
 }
 
 describe('authentication replies', () => {
-  it('asks authenticate about service smtp with the client address and the secret as typed', async () => {
+  it('asks authenticate about service smtp with the client address, its EHLO name and the secret as typed', async () => {
     next = async () => ok();
     await submit('Fay', 'pass word 123456');
-    expect(seen).toEqual([{ username: 'Fay', secret: 'pass word 123456', service: 'smtp', ip: '127.0.0.1' }]);
+    expect(seen).toEqual([{ username: 'Fay', secret: 'pass word 123456', service: 'smtp', ip: '127.0.0.1', client: 'fay-laptop.example' }]);
   });
 
   it('tells an SMS-password login where the code went and to log in again with password+code', async () => {

@@ -25,6 +25,8 @@ export interface ClientOptions {
   requireTLS?: boolean;
   /** Implicit TLS from the first byte (SMTPS). */
   secure?: boolean;
+  /** The EHLO name (nodemailer's default depends on the machine's hostname). */
+  name?: string;
 }
 
 /** A nodemailer transport, one connection per message, like a desktop mail client sending now and then. */
@@ -32,6 +34,7 @@ export function mailClient(o: ClientOptions) {
   return nodemailer.createTransport({
     host: o.host ?? '127.0.0.1',
     port: o.port,
+    name: o.name,
     secure: o.secure ?? false,
     requireTLS: o.requireTLS,
     auth: o.user !== undefined ? { user: o.user, pass: o.pass ?? '' } : undefined,
