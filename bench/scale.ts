@@ -56,7 +56,7 @@ async function startHaproxy(backends: number[][]): Promise<number[]> {
     lines.push(`frontend f${i}`, `  bind 127.0.0.1:${port}`, `  default_backend b${i}`, `backend b${i}`, '  balance leastconn');
     for (const [j, p] of ports!.entries()) lines.push(`  server s${j} 127.0.0.1:${p} send-proxy-v2`);
   }
-  const cfg = path.join(work, 'haproxy.cfg');
+  const cfg = path.join(work, `haproxy-${children.length}.cfg`);
   fs.writeFileSync(cfg, `${lines.join('\n')}\n`);
   const errors = fs.openSync(path.join(work, 'haproxy.err'), 'w');
   const child = spawn(HAPROXY, ['-db', '-f', cfg], { detached: true, stdio: ['ignore', errors, errors] });
@@ -120,13 +120,17 @@ async function loginRate(port: number, users: User[]): Promise<{ perSecond: numb
 }
 
 async function holdSessions(port: number, users: User[], pids: number[]): Promise<{ held: number; failed: number; seconds: number; rssPerSessionKiB: number }> {
+  // Growth from a fresh process's baseline: an upper bound per session, since the first sessions also pay
+  // one-time costs (code compiled on first use, the database pool filling up, the heap growing in steps).
   const before = pids.reduce((s, pid) => s + rssKiB(pid), 0);
   const clients: RawImap[] = [];
   let failed = 0;
   const start = performance.now();
-  for (let i = 0; i < SESSIONS; i += 20) {
+  // Opened CONCURRENCY at a time: all the clients come from one address, and a fresh instance answers an
+  // address it has not seen log in with "try again" once its login queue for that address is full.
+  for (let i = 0; i < SESSIONS; i += CONCURRENCY) {
     await Promise.all(
-      Array.from({ length: Math.min(20, SESSIONS - i) }, async (_, k) => {
+      Array.from({ length: Math.min(CONCURRENCY, SESSIONS - i) }, async (_, k) => {
         try {
           const c = await connect(port);
           c.keepText = false;
@@ -134,8 +138,8 @@ async function holdSessions(port: number, users: User[], pids: number[]): Promis
           await c.command('SELECT INBOX');
           await c.idle();
           clients.push(c);
-        } catch {
-          failed++;
+        } catch (e) {
+          if (failed++ === 0) console.error(`first failed hold: ${(e as Error).message}`);
         }
       }),
     );
@@ -186,8 +190,16 @@ async function main() {
   const rateOne = await loginRate(viaOne!, users);
   const rateTwo = await loginRate(viaTwo!, users);
   const rateDirect = await loginRate(directPort, users);
-  const holdOne = await holdSessions(viaOne!, users, [a.pid]);
-  const holdTwo = await holdSessions(viaTwo!, users, [a.pid, b.pid]);
+  // Sessions are held on fresh instances: the login-rate runs above leave garbage that a later collection
+  // frees, which would make the RSS growth per held session come out negative.
+  const c = await startPostern(env('c'));
+  const d = await startPostern(env('d'));
+  const e = await startPostern(env('e'));
+  instances.push(c, d, e);
+  const [holdViaOne, holdViaTwo] = await startHaproxy([[c.imapPort], [d.imapPort, e.imapPort]]);
+  for (const p of [c, d, e]) await oneLogin(-p.imapPort, users[0]!); // warm-up
+  const holdOne = await holdSessions(holdViaOne!, users, [c.pid]);
+  const holdTwo = await holdSessions(holdViaTwo!, users, [d.pid, e.pid]);
 
   const f = (n: number) => n.toFixed(1);
   console.log(`\nmachine: ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; ${SECONDS} s per rate, ${CONCURRENCY} clients, ${SESSIONS} sessions`);

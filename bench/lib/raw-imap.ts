@@ -7,7 +7,7 @@ import net from 'node:net';
 
 export class RawImap {
   private buffer: Buffer = Buffer.alloc(0);
-  private pending: { tag: string; resolve: (r: { status: string; bytes: number; text: string }) => void; reject: (e: Error) => void } | null = null;
+  private pending: { tag: string; resolve: (r: { status: string; bytes: number; text: string; tagged: string }) => void; reject: (e: Error) => void } | null = null;
   private bytes = 0;
   private text = '';
   private tagN = 0;
@@ -34,7 +34,7 @@ export class RawImap {
   }
 
   /** Sends a command (without tag) and resolves at its tagged response. */
-  command(line: string): Promise<{ status: string; bytes: number; text: string }> {
+  command(line: string): Promise<{ status: string; bytes: number; text: string; tagged: string }> {
     const tag = `b${++this.tagN}`;
     this.bytes = 0;
     this.text = '';
@@ -60,7 +60,7 @@ export class RawImap {
 
   async login(user: string, pass: string): Promise<void> {
     const r = await this.command(`LOGIN ${quote(user)} ${quote(pass)}`);
-    if (r.status !== 'OK') throw new Error(`login failed: ${r.text}`);
+    if (r.status !== 'OK') throw new Error(`login failed: ${r.tagged}`);
   }
 
   /** SASL PLAIN with an authorization identity, as the gateway logs in to the store. */
@@ -111,7 +111,7 @@ export class RawImap {
       const p = this.pending;
       if (p && line.startsWith(`${p.tag} `)) {
         this.pending = null;
-        p.resolve({ status: line.split(' ')[1]!, bytes: this.bytes, text: this.text });
+        p.resolve({ status: line.split(' ')[1]!, bytes: this.bytes, text: this.text, tagged: line });
       }
     }
   }
