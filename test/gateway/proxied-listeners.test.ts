@@ -3,9 +3,10 @@
  * client it names reaches the audit row; what is not a valid header from it is closed; and a header from
  * anyone else (127.0.0.2 here) is refused before a byte of it, or of what follows, is read as a command.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startImapGateway, type RunningImapGateway } from '../../gateway/imap/server.js';
 import { startSmtpSubmission, type RunningSubmission } from '../../gateway/smtp/server.js';
 import { listAuditEvents } from '../../src/audit.js';
@@ -39,6 +40,13 @@ async function connectWith(port: number, header: Buffer | null, localAddress = '
   return socket;
 }
 
+/** Whether the store's own login line for the user names `ip` as the remote address (the ID it was sent). */
+async function storeSawClient(username: string, ip: string): Promise<void> {
+  const line = new RegExp(`imap-login: Info: Login: user=<${username}>.*rip=${ip.replace(/[.]/g, '\\.')},`);
+  const usersLines = () => fs.readFileSync(inject('dovecot').logPath, 'utf8').split('\n').filter((l) => l.includes(`<${username}>`));
+  await expect.poll(() => usersLines().some((l) => line.test(l)), { timeout: 3000, message: `store's login lines:\n${usersLines().join('\n')}` }).toBe(true);
+}
+
 async function lastLoginIp(event: 'login.succeeded' | 'login.failed'): Promise<string | null | undefined> {
   const [row] = await listAuditEvents(ctx.db, { userId: user.userId, events: [event], limit: 1 });
   return row?.ip;
@@ -50,6 +58,8 @@ describe('IMAP behind a trusted proxy', () => {
     await c.waitFor(/^\* OK /);
     expect(await c.login(user.username, user.app)).toMatch(/^L1 OK /);
     expect(await lastLoginIp('login.succeeded')).toBe('203.0.113.7');
+    // ...and the store's login line too: Dovecot throttles, logs and applies its own rules by that address.
+    await storeSawClient(user.username, '203.0.113.7');
     c.close();
   });
 
@@ -59,6 +69,7 @@ describe('IMAP behind a trusted proxy', () => {
     expect(await c.tagged('a0')).toMatch(/^a0 OK/);
     expect(await c.login(user.username, user.app)).toMatch(/^L1 OK /);
     expect(await lastLoginIp('login.succeeded')).toBe('2001:db8::7');
+    await storeSawClient(user.username, '2001:db8::7');
     c.close();
   });
 
