@@ -19,7 +19,9 @@ import { startNoticeSweeper } from '../src/notices/index.js';
 import { createWebApp } from '../web/app.js';
 import { drainWebServer } from '../web/drain.js';
 import { startMetricsServer } from '../web/metrics-server.js';
+import { countGroupsLowOnCredits } from '../src/credits/accounts.js';
 import { enableProcessMetrics, setLiveSessionsSource } from '../src/metrics/registry.js';
+import { setLowCreditSource } from '../src/metrics/record.js';
 
 interface Closeable {
   name: string;
@@ -71,6 +73,7 @@ export const serveCommand: CliCommand = {
 
       enableProcessMetrics();
       setLiveSessionsSource(() => ctx.liveSessions.counts());
+      setLowCreditSource(() => countGroupsLowOnCredits(ctx.db, config.SMS_LOW_BALANCE_WARNING));
       const web = await listenWeb(createWebApp(ctx).fetch, config.HOST, config.WEB_PORT, config.WEB_MAX_CONNECTIONS);
       const metrics = config.METRICS_PORT === undefined ? undefined : await startMetricsServer(config, config.METRICS_PORT);
       if (metrics) running.unshift({ name: 'metrics', close: () => closeServer(metrics.server) });

@@ -14,6 +14,7 @@ import { readProxyHeader, screenForgedHeader } from '../proxy-protocol.js';
 import { isTrustedProxy, normalizePeerAddress } from '../../src/trusted-proxies.js';
 import { destroyLater } from './destroy-later.js';
 import type { Authenticator, ConnectionSettings } from './connection-settings.js';
+import { meterImapClient } from '../../src/metrics/record.js';
 import { ImapConnection } from './connection.js';
 import { AUTHENTICATED_IDLE_TIMEOUT_MS, UNAUTHENTICATED_IDLE_TIMEOUT_MS } from './limits.js';
 import { UpstreamSessionCache } from './session-cache.js';
@@ -103,6 +104,7 @@ export async function startImapGateway(ctx: AppContext, options: ImapGatewayOpti
       return destroyLater(raw);
     }
     raw.once('close', () => limiter.release(clientIp));
+    meterImapClient(raw);
     let socket: net.Socket = raw;
     if (secure) {
       // Implicit TLS over the raw socket (after any PROXY header); bytes already read are handed to TLS.

@@ -2,9 +2,9 @@
  * Credit accounts: one per user (personal credits) and one per group (Business/Family credits). Accounts
  * are created on first use; a missing account simply has a balance of 0.
  */
-import { eq } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
-import { creditAccounts } from '../db/schema.js';
+import { creditAccounts, groups } from '../db/schema.js';
 
 export type CreditAccount = typeof creditAccounts.$inferSelect;
 
@@ -33,4 +33,17 @@ export async function ensureCreditAccount(db: Db | Tx, owner: CreditOwner): Prom
 /** Current balance; 0 for an owner without an account. */
 export async function getCreditBalance(db: Db | Tx, owner: CreditOwner): Promise<number> {
   return (await findCreditAccount(db, owner))?.balance ?? 0;
+}
+
+/**
+ * How many groups allow SMS logins with fewer than `below` credits (no account counts as 0): the groups
+ * whose members are about to fall back to their own credits. For the operator's metrics.
+ */
+export async function countGroupsLowOnCredits(db: Db | Tx, below: number): Promise<number> {
+  const [row] = await db
+    .select({ count: count() })
+    .from(groups)
+    .leftJoin(creditAccounts, eq(creditAccounts.groupId, groups.id))
+    .where(and(eq(groups.allowSms, true), sql`coalesce(${creditAccounts.balance}, 0) < ${below}`));
+  return row?.count ?? 0;
 }

@@ -6,7 +6,7 @@ import type { AuthResult } from '../auth/types.js';
 import type { Service } from '../db/schema.js';
 import { loginsTotal, restrictedRefusalsTotal, smsTotal, throttledLoginsTotal, upstreamLatency, webRequestLatency } from './registry.js';
 
-export { setLiveSessionsSource, type LiveSessionCount } from './registry.js';
+export { meterImapClient, setLiveSessionsSource, setLowCreditSource, type LiveSessionCount } from './registry.js';
 
 /** One decided login: `result` is the AuthResult, or 'error' when deciding it failed (e.g. database down). */
 export function recordLogin(protocol: Service, result: AuthResult | 'error'): void {

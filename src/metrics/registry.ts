@@ -4,6 +4,7 @@
  * Labels are small closed sets (protocol, method, result, reason, route pattern): never a username, an
  * address or a raw path, which would be both a leak and a cardinality explosion.
  */
+import type { Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const metricsRegistry = new Registry();
@@ -74,6 +75,61 @@ new Gauge({
   collect() {
     this.reset();
     for (const { protocol, kind, count } of liveSessionsSource?.() ?? []) this.set({ protocol, kind }, count);
+  },
+});
+
+/**
+ * Bytes on the wire between IMAP clients and the gateway (TLS and any PROXY header included). Read from
+ * each socket's own byte counts rather than counted per chunk, so the relay's hot path does no metrics
+ * work: a closed connection adds its remainder once, an open one is brought up to date at each scrape.
+ */
+const meteredSockets = new Map<Socket, { received: number; sent: number }>();
+
+function addSocketBytes(socket: Socket, seen: { received: number; sent: number }): void {
+  const received = socket.bytesRead;
+  const sent = socket.bytesWritten;
+  if (received > seen.received) imapClientBytes.inc({ direction: 'received' }, received - seen.received);
+  if (sent > seen.sent) imapClientBytes.inc({ direction: 'sent' }, sent - seen.sent);
+  seen.received = received;
+  seen.sent = sent;
+}
+
+const imapClientBytes: Counter<'direction'> = new Counter({
+  name: 'postern_imap_client_bytes_total',
+  help: 'Bytes between IMAP clients and the gateway, by direction (received from clients, sent to them).',
+  labelNames: ['direction'] as const,
+  registers: [metricsRegistry],
+  collect() {
+    for (const [socket, seen] of meteredSockets) addSocketBytes(socket, seen);
+  },
+});
+
+/** Meters one client connection's bytes until it closes. */
+export function meterImapClient(socket: Socket): void {
+  const seen = { received: 0, sent: 0 };
+  meteredSockets.set(socket, seen);
+  socket.once('close', () => {
+    addSocketBytes(socket, seen);
+    meteredSockets.delete(socket);
+  });
+}
+
+let lowCreditSource: (() => Promise<number>) | null = null;
+
+/** Where the low-credit gauge reads its number at scrape time (`serve` passes a database count). */
+export function setLowCreditSource(fn: (() => Promise<number>) | null): void {
+  lowCreditSource = fn;
+}
+
+new Gauge({
+  name: 'postern_groups_low_on_sms_credits',
+  help: 'Businesses/families that allow SMS logins and whose SMS credit balance is below SMS_LOW_BALANCE_WARNING (the database\'s count: the same on every instance).',
+  registers: [metricsRegistry],
+  async collect() {
+    if (!lowCreditSource) return;
+    // A scrape while the database is down leaves the last value rather than failing the whole scrape.
+    const count = await lowCreditSource().catch(() => null);
+    if (count !== null) this.set(count);
   },
 });
 
