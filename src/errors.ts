@@ -32,8 +32,6 @@ export const errorCatalogue = {
   MOBILE_INVALID: 'That mobile number is not valid. Write it with its country code, e.g. +1 415 555 0142.',
   PASSWORD_TOO_SHORT: 'Passwords must be at least 8 characters long.',
   PASSWORD_ALREADY_CHOSEN: 'You have already chosen your password. Change it under Options → Password.',
-  AUTH_FAILED: 'Wrong username or password.',
-  AUTH_THROTTLED: 'Too many failed attempts. Please wait before trying again.',
   SMS_NO_MOBILE: 'No mobile number is set on your default personality, so no code can be sent.',
   SMS_NO_CREDITS: 'There are no SMS credits left to send your code.',
   SMS_COOLDOWN: 'A code was sent a moment ago. Please wait before asking for another.',

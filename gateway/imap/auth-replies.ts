@@ -18,7 +18,7 @@ export const loginReplies = {
   failed: 'NO [AUTHENTICATIONFAILED] Authentication failed',
   privacyRequired: 'NO [PRIVACYREQUIRED] Use STARTTLS (or the IMAPS port) before logging in',
   authzidRefused: 'NO [AUTHORIZATIONFAILED] Logging in as another user is not allowed',
-  unsupportedMechanism: 'NO [CANNOT] Only AUTHENTICATE PLAIN is supported',
+  unsupportedMechanism: 'NO [CANNOT] Only AUTHENTICATE PLAIN and LOGIN are supported',
   upstreamDown: 'NO [UNAVAILABLE] The mail store is not reachable; try again later',
   authUnavailable: 'NO [UNAVAILABLE] Authentication is temporarily unavailable; try again later',
   /** The verification queue is full (src/auth/verify-queue.ts): nothing was checked. */

@@ -94,7 +94,7 @@ export function clientStep(event: CommandReaderEvent, context: StepContext): Ste
       return literalStep(event, context);
     case 'command': {
       const parsed = parseCommand(event.parts);
-      if (!parsed.ok) return [{ type: 'refuse', tag: parsed.tag, refusal: { status: 'BAD', code: parsed.code, text: parsed.text }, command: null }];
+      if (!parsed.ok) return [{ type: 'refuse', tag: parsed.tag, refusal: parsed.refusal, command: null }];
       if (!context.loggedIn) return [{ type: 'pre-auth', command: parsed.command }];
       return judge(parsed.command, context, (command) => [{ type: 'relay', command }]);
     }

@@ -53,7 +53,7 @@ export function planLiteral(
 ): LiteralPlan {
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const context = inspectLiteralContext(parts);
-  if (!context.ok) return refuse(context.tag, 'BAD', context.code, context.text);
+  if (!context.ok) return { action: 'refuse', tag: context.tag, refusal: context.refusal };
   const { tag, spec } = context;
   if (!isAllowedInState(spec, options.state)) return refuse(tag, 'BAD', null, `${spec.name} is not valid in this state`);
   if (spec.maxArgs === 0) return refuse(tag, 'BAD', null, `${spec.name} takes no arguments`);
@@ -69,7 +69,7 @@ export function planLiteral(
     // RFC 7889: an APPEND over the limit gets NO [TOOBIG].
     if (literal.size > maxMessageSize) return refuse(tag, literal.sync ? 'NO' : 'BAD', 'TOOBIG', 'Message too large');
     const whole = parseCommand([...parts, { kind: 'streamed', size: literal.size, binary: literal.binary }]);
-    if (!whole.ok) return refuse(tag, 'BAD', whole.code, whole.text);
+    if (!whole.ok) return { action: 'refuse', tag, refusal: whole.refusal };
     return { action: 'stream', command: whole.command };
   }
   // literal8 carries a message body (RFC 3516): nowhere else is binary allowed.

@@ -7,19 +7,26 @@
 import { isUtf8 } from 'node:buffer';
 import type { CommandPart } from './command-reader.js';
 import type { Arg, Command } from './command-ast.js';
+import type { Refusal } from './refusal.js';
 import { type CommandSpec, checkArguments, findCommand } from './command-table.js';
 import { MAX_LIST_DEPTH } from './limits.js';
 import { BACKSLASH, CR, DQUOTE, LF, NUL, SP, isAstringChar, isBareChar, isTagChar } from './syntax.js';
 
-export type ParseResult =
-  | { ok: true; command: Command; spec: CommandSpec }
-  /** `tag` is null when the line has no valid tag: answer `* BAD`. `code` is a response code. */
-  | { ok: false; tag: string | null; text: string; code: string | null };
+/** A command that does not parse: always a BAD. `tag` is null when the line has no valid tag (`* BAD`). */
+export interface ParseFailure {
+  ok: false;
+  tag: string | null;
+  refusal: Refusal & { status: 'BAD' };
+}
+
+export type ParseResult = { ok: true; command: Command; spec: CommandSpec } | ParseFailure;
 
 /** Where an announced literal falls in the command so far (see literal-plan.ts). */
-export type LiteralContext =
-  | { ok: true; tag: string; spec: CommandSpec; depth: number; argIndex: number }
-  | { ok: false; tag: string | null; text: string; code: string | null };
+export type LiteralContext = { ok: true; tag: string; spec: CommandSpec; depth: number; argIndex: number } | ParseFailure;
+
+function parseFailure(tag: string | null, text: string, code: string | null = null): ParseFailure {
+  return { ok: false, tag, refusal: { status: 'BAD', code, text } };
+}
 
 const END = -1;
 const LIT = -2;
@@ -280,8 +287,8 @@ class CommandParser {
   }
 }
 
-function failure(parser: CommandParser, error: unknown): { ok: false; tag: string | null; text: string; code: string | null } {
-  if (error instanceof ParseError) return { ok: false, tag: parser.tag, text: error.message, code: error.code };
+function failure(parser: CommandParser, error: unknown): ParseFailure {
+  if (error instanceof ParseError) return parseFailure(parser.tag, error.message, error.code);
   throw error;
 }
 
@@ -296,7 +303,7 @@ export function parseCommand(parts: readonly CommandPart[]): ParseResult {
     const spec = parser.parseHead();
     const args = parser.parseArgs();
     const problem = checkArguments(spec, args);
-    if (problem) return { ok: false, tag: parser.tag, text: problem, code: null };
+    if (problem) return parseFailure(parser.tag, problem);
     return { ok: true, command: { tag: parser.tag!, name: spec.name, args }, spec };
   } catch (error) {
     return failure(parser, error);
@@ -316,7 +323,7 @@ export function inspectLiteralContext(parts: readonly CommandPart[]): LiteralCon
     spec = parser.parseHead();
     // The probe is the last part, so reading the arguments either reaches it or fails first.
     parser.parseArgs();
-    return { ok: false, tag: parser.tag, text: 'Unexpected literal', code: null };
+    return parseFailure(parser.tag, 'Unexpected literal');
   } catch (error) {
     if (error instanceof ProbeReached && spec) {
       return { ok: true, tag: parser.tag!, spec, depth: error.depth, argIndex: error.argIndex };

@@ -387,7 +387,8 @@ export class Relay implements ResponseHost {
       this.afterProbe(f.probe, head.status!, text, end);
       return;
     }
-    if (invalidDone) this.conn.reply(f.tag, 'BAD Expected DONE to end IDLE');
+    // Counted with the session's other BADs (connection.ts refuse()).
+    if (invalidDone) this.conn.bad(f.tag, 'Expected DONE to end IDLE');
     else this.responses.forwardTagged(text, end);
     this.complete(f, head.status!);
   }

@@ -10,16 +10,7 @@
  */
 import { type MailAction, restrictedRefusal } from '../../src/restricted/rules.js';
 import { type Arg, type Command, astringValue } from './command-ast.js';
-import type { Refusal } from './refusal.js';
-
-export type PolicyVerdict =
-  | { action: 'allow' }
-  /** Relay `command` instead (same tag). */
-  | { action: 'rewrite'; command: Command; reason: string }
-  /** Answer `tag status [code] text` and relay nothing. */
-  | { action: 'refuse'; refusal: Refusal }
-  /** Answer locally: each `untagged` line as `* line`, then `tag OK text`. Relay nothing. */
-  | { action: 'respond'; untagged: string[]; text: string };
+import type { PolicyVerdict } from './policy-verdict.js';
 
 /** A command's meaning for the rule, or a verdict when the gateway cannot read it strictly. */
 type Rule = 'allow' | MailAction | ((command: Command) => MailAction | PolicyVerdict);

@@ -6,7 +6,8 @@
 import type { Arg, Command, SessionState } from './command-ast.js';
 import { findCommand, isAllowedInState } from './command-table.js';
 import { MAX_ID_PAIRS } from './limits.js';
-import { type PolicyVerdict, checkRestrictedCommand } from './restricted-policy.js';
+import type { PolicyVerdict } from './policy-verdict.js';
+import { checkRestrictedCommand } from './restricted-policy.js';
 
 export interface SessionContext {
   state: SessionState;

@@ -21,7 +21,7 @@ function parse(wire: string, stream: boolean[] = []): ParseResult {
 
 function args(wire: string, stream: boolean[] = []): Arg[] {
   const result = parse(wire, stream);
-  if (!result.ok) throw new Error(`${wire}: ${result.text}`);
+  if (!result.ok) throw new Error(`${wire}: ${result.refusal.text}`);
   return result.command.args;
 }
 
@@ -45,30 +45,30 @@ describe('parseCommand: tag and name', () => {
   });
 
   it.each(['UID', 'UID NOOP', 'UID LOGIN x y', 'XLIST "" *', 'NOOP2', 'FETCH-X 1 FLAGS', 'UIDFETCH 1 FLAGS'])('does not know %j', (line) => {
-    expect(parse(`a ${line}`)).toMatchObject({ ok: false, tag: 'a', text: 'Unknown command' });
+    expect(parse(`a ${line}`)).toMatchObject({ ok: false, tag: 'a', refusal: { text: 'Unknown command' } });
   });
 
   it('refuses a line with a tag and no command', () => {
-    expect(parse('a ')).toMatchObject({ ok: false, tag: 'a', text: 'Unknown command' });
+    expect(parse('a ')).toMatchObject({ ok: false, tag: 'a', refusal: { text: 'Unknown command' } });
   });
 
   it.each(['a', '+ NOOP', '* NOOP', 'a%b NOOP', 'a"b NOOP', 'a\\b NOOP', 'a(b NOOP'])('refuses the tag in %j', (line) => {
-    expect(parse(line)).toMatchObject({ ok: false, tag: null, text: 'Missing or invalid tag' });
+    expect(parse(line)).toMatchObject({ ok: false, tag: null, refusal: { text: 'Missing or invalid tag' } });
   });
 
   it.each(['CAPABILITY', 'NOOP', 'LOGOUT', 'STARTTLS', 'CHECK', 'CLOSE', 'UNSELECT', 'EXPUNGE', 'IDLE', 'NAMESPACE', 'UNAUTHENTICATE'])(
     'refuses arguments to %s',
     (name) => {
       expect(parse(`a ${name}`).ok).toBe(true);
-      expect(parse(`a ${name} x`)).toMatchObject({ ok: false, text: `${name} takes no arguments` });
+      expect(parse(`a ${name} x`)).toMatchObject({ ok: false, refusal: { text: `${name} takes no arguments` } });
       expect(parse(`a ${name} {3}\r\nx y`)).toMatchObject({ ok: false });
       expect(parse(`a ${name} `)).toMatchObject({ ok: false });
     },
   );
 
   it('checks arity against the command table', () => {
-    expect(parse('a LOGIN alice')).toMatchObject({ ok: false, text: 'LOGIN: argument 2 should be astring' });
-    expect(parse('a SELECT INBOX (CONDSTORE) x')).toMatchObject({ ok: false, text: 'SELECT: too many arguments' });
+    expect(parse('a LOGIN alice')).toMatchObject({ ok: false, refusal: { text: 'LOGIN: argument 2 should be astring' } });
+    expect(parse('a SELECT INBOX (CONDSTORE) x')).toMatchObject({ ok: false, refusal: { text: 'SELECT: too many arguments' } });
     expect(parse('a STATUS INBOX MESSAGES')).toMatchObject({ ok: false });
   });
 });
@@ -91,18 +91,18 @@ describe('parseCommand: arguments', () => {
 
   it('reads quoted strings with only \\" and \\\\ as escapes', () => {
     expect(args('a SEARCH TEXT "a\\\\b\\"c" ""')).toEqual([atom('TEXT'), str('a\\b"c'), str('')]);
-    expect(parse('a SEARCH TEXT "a\\nb"')).toMatchObject({ ok: false, text: 'Invalid escape in quoted string' });
-    expect(parse('a SEARCH TEXT "abc')).toMatchObject({ ok: false, text: 'Unterminated quoted string' });
+    expect(parse('a SEARCH TEXT "a\\nb"')).toMatchObject({ ok: false, refusal: { text: 'Invalid escape in quoted string' } });
+    expect(parse('a SEARCH TEXT "abc')).toMatchObject({ ok: false, refusal: { text: 'Unterminated quoted string' } });
   });
 
   it('accepts UTF-8 in quoted strings and refuses other 8-bit bytes', () => {
     expect(args('a SELECT "Entw\u00c3\u00bcrfe"')).toEqual([{ type: 'string', value: Buffer.from('Entwürfe') }]);
-    expect(parse('a SELECT "Entw\u00fcrfe"')).toMatchObject({ ok: false, text: 'Quoted string is not UTF-8' });
+    expect(parse('a SELECT "Entw\u00fcrfe"')).toMatchObject({ ok: false, refusal: { text: 'Quoted string is not UTF-8' } });
     expect(parse('a SELECT Entw\u00c3\u00bcrfe')).toMatchObject({ ok: false });
   });
 
   it('refuses NUL in a literal', () => {
-    expect(parse('a SEARCH TEXT {3}\r\na\0b')).toMatchObject({ ok: false, text: 'NUL in literal' });
+    expect(parse('a SEARCH TEXT {3}\r\na\0b')).toMatchObject({ ok: false, refusal: { text: 'NUL in literal' } });
   });
 
   it('parses nested lists, and refuses nesting deeper than MAX_LIST_DEPTH', () => {
@@ -112,8 +112,8 @@ describe('parseCommand: arguments', () => {
     ]);
     const deep = (n: number) => `a SEARCH ${'('.repeat(n)}ALL${')'.repeat(n)}`;
     expect(parse(deep(MAX_LIST_DEPTH)).ok).toBe(true);
-    expect(parse(deep(MAX_LIST_DEPTH + 1))).toMatchObject({ ok: false, text: 'Too deeply nested', code: 'LIMIT' });
-    expect(parse(deep(100_000).slice(0, 60_000))).toMatchObject({ ok: false, code: 'LIMIT' });
+    expect(parse(deep(MAX_LIST_DEPTH + 1))).toMatchObject({ ok: false, refusal: { text: 'Too deeply nested', code: 'LIMIT' } });
+    expect(parse(deep(100_000).slice(0, 60_000))).toMatchObject({ ok: false, refusal: { code: 'LIMIT' } });
   });
 
   it.each([
@@ -128,7 +128,7 @@ describe('parseCommand: arguments', () => {
     ['a SEARCH \\', 'Invalid flag'],
     ['a SEARCH "a"b', 'Expected space'],
   ])('refuses %j', (line, text) => {
-    expect(parse(line)).toMatchObject({ ok: false, tag: 'a', text });
+    expect(parse(line)).toMatchObject({ ok: false, tag: 'a', refusal: { text } });
   });
 
   it('reads a section with a header list, with header names as atoms, strings or literals', () => {
@@ -169,10 +169,10 @@ describe('parseCommand: arguments', () => {
     ]);
     expect(parse('a APPEND INBOX {5}\r\nhello').ok).toBe(false);
     expect(parse('a SEARCH TEXT {5}\r\nhello', [true])).toMatchObject({ ok: false });
-    expect(parse('a APPEND INBOX ({5}\r\nhello)', [true])).toMatchObject({ ok: false, text: 'A message literal must be a top-level argument' });
+    expect(parse('a APPEND INBOX ({5}\r\nhello)', [true])).toMatchObject({ ok: false, refusal: { text: 'A message literal must be a top-level argument' } });
     // MULTIAPPEND (RFC 3502): more messages, each with its own optional flags and date; a group must end with its message.
     expect(parse('a APPEND INBOX {5}\r\nhello (\\Seen) {5}\r\nhello', [true, true])).toMatchObject({ ok: true });
-    expect(parse('a APPEND INBOX {5}\r\nhello (\\Seen)', [true])).toMatchObject({ ok: false, text: 'APPEND: each message is [(flags)] ["date"] then the message literal' });
+    expect(parse('a APPEND INBOX {5}\r\nhello (\\Seen)', [true])).toMatchObject({ ok: false, refusal: { text: 'APPEND: each message is [(flags)] ["date"] then the message literal' } });
     expect(parse('a APPEND INBOX {5}\r\nhello "x" (\\Seen) {5}\r\nhello', [true, true])).toMatchObject({ ok: false });
   });
 });
@@ -189,9 +189,9 @@ describe('inspectLiteralContext', () => {
   });
 
   it('fails as soon as the text before the literal is wrong', () => {
-    expect(ctx('a XYZ ')).toMatchObject({ ok: false, tag: 'a', text: 'Unknown command' });
-    expect(ctx('a LOGIN "u ')).toMatchObject({ ok: false, text: 'Unterminated quoted string' });
-    expect(ctx('a LOGIN u')).toMatchObject({ ok: false, text: 'Missing space before literal' });
+    expect(ctx('a XYZ ')).toMatchObject({ ok: false, tag: 'a', refusal: { text: 'Unknown command' } });
+    expect(ctx('a LOGIN "u ')).toMatchObject({ ok: false, refusal: { text: 'Unterminated quoted string' } });
+    expect(ctx('a LOGIN u')).toMatchObject({ ok: false, refusal: { text: 'Missing space before literal' } });
     expect(ctx('{')).toMatchObject({ ok: false, tag: null });
   });
 });
