@@ -439,7 +439,8 @@ export const loginNoticeUses = pgTable(
 
 /**
  * A notice mailed about a login's use(s). Its two links ("This was me", "This wasn't me") are signed and
- * share one random nonce, of which only the keyed hash is stored; answering either uses the notice up.
+ * share one random nonce, of which only the keyed hash is stored. Each works once; "This wasn't me" still
+ * works after "This was me" (src/notices/answer.ts), never the other way round.
  */
 export const loginNotices = pgTable(
   'login_notices',

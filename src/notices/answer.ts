@@ -5,7 +5,7 @@
  * do is revoke one alternative login, which takes access away and never gives any.
  * Opening the link (GET) only shows the notice; the answer is a POST from that page.
  */
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { revokeAltLogin } from '../accounts/alt-logins.js';
 import { audit } from '../audit.js';
 import { equalDigests } from '../auth/keyed-hash.js';
@@ -34,6 +34,14 @@ function now(ctx: Pick<AppContext, 'clock'>): Date {
   return ctx.clock ? ctx.clock() : new Date();
 }
 
+/**
+ * Each link works once, and "This was me" does not use up "This wasn't me": someone who clicked the
+ * wrong button, or who learns later that it was not them, can still revoke from the same mail.
+ */
+function changesMind(given: NoticeAnswer | null, now: NoticeAnswer): boolean {
+  return given === 'mine' && now === 'revoke';
+}
+
 /** What the link's page shows; a refusal says which of tampered, expired or already answered. */
 export async function checkNoticeLink(ctx: AppContext, token: string): Promise<NoticeLinkCheck> {
   const link = readNoticeLink(ctx.secretKey, token);
@@ -41,7 +49,7 @@ export async function checkNoticeLink(ctx: AppContext, token: string): Promise<N
   if (link.expires * 1000 <= now(ctx).getTime()) return { ok: false, code: 'NOTICE_LINK_EXPIRED' };
   const [row] = await ctx.db.select().from(loginNotices).where(eq(loginNotices.id, link.noticeId));
   if (!row || !equalDigests(row.tokenHash, nonceHash(ctx.secretKey, link.nonce))) return { ok: false, code: 'NOTICE_LINK_INVALID' };
-  if (row.answeredAt) return { ok: false, code: 'NOTICE_LINK_USED' };
+  if (row.answeredAt && !changesMind(row.answer, link.answer)) return { ok: false, code: 'NOTICE_LINK_USED' };
   if (row.expiresAt.getTime() <= now(ctx).getTime()) return { ok: false, code: 'NOTICE_LINK_EXPIRED' };
   const [login] = await ctx.db.select().from(altLogins).where(eq(altLogins.id, row.loginId));
   if (!login) return { ok: false, code: 'NOTICE_LINK_INVALID' };
@@ -64,25 +72,35 @@ export async function checkNoticeLink(ctx: AppContext, token: string): Promise<N
 }
 
 /**
- * Uses the link up and does what it says: "mine" records it; "revoke" revokes the login through the one
- * revoke path (which ends its sessions everywhere: IMAP BYE, SMTP 421, web signed out). If revoking
- * fails, the link is given back, so nothing is half done.
+ * Uses the link up and does what it says: "mine" records it; "revoke" (also after "mine") revokes the
+ * login through the one revoke path (which ends its sessions everywhere: IMAP BYE, SMTP 421, web signed
+ * out). If revoking fails, the notice is put back as it was, so nothing is half done.
  */
 export async function answerNotice(ctx: AppContext, token: string, ip: string | null): Promise<NoticeLinkCheck> {
   const checked = await checkNoticeLink(ctx, token);
   if (!checked.ok) return checked;
   const n = checked.notice;
+  const [before] = await ctx.db.select({ answeredAt: loginNotices.answeredAt, answer: loginNotices.answer }).from(loginNotices).where(eq(loginNotices.id, n.noticeId));
   const [taken] = await ctx.db
     .update(loginNotices)
     .set({ answeredAt: sql`${nowSql(ctx)}`, answer: n.answer })
-    .where(and(eq(loginNotices.id, n.noticeId), isNull(loginNotices.answeredAt), gt(loginNotices.expiresAt, nowSql(ctx))))
+    .where(
+      and(
+        eq(loginNotices.id, n.noticeId),
+        n.answer === 'revoke' ? or(isNull(loginNotices.answeredAt), eq(loginNotices.answer, 'mine')) : isNull(loginNotices.answeredAt),
+        gt(loginNotices.expiresAt, nowSql(ctx)),
+      ),
+    )
     .returning({ id: loginNotices.id });
   if (!taken) return { ok: false, code: 'NOTICE_LINK_USED' };
   if (n.answer === 'revoke') {
     try {
       await revokeAltLogin(ctx, { loginId: n.loginId, userId: n.userId, actorUserId: n.userId });
     } catch (err) {
-      await ctx.db.update(loginNotices).set({ answeredAt: null, answer: null }).where(eq(loginNotices.id, n.noticeId));
+      await ctx.db
+        .update(loginNotices)
+        .set({ answeredAt: before?.answeredAt ?? null, answer: before?.answer ?? null })
+        .where(and(eq(loginNotices.id, n.noticeId), eq(loginNotices.answer, 'revoke')));
       throw err;
     }
   }

@@ -22,6 +22,7 @@ import { storeClient } from '../helpers/mailstore.js';
 import { createWebHarness, csrfIn, grantPersonalCredits, text, WebClient, type WebHarness } from './harness.js';
 
 const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const FIREFOX_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0';
 const PASSWORD = 'main password 1';
 
 let fake: FakeTwilio;
@@ -126,11 +127,13 @@ describe('login notices', () => {
     const u = await newUser('notp');
     const { codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 6, label: 'Printed list' });
     const client = new WebClient(h);
-    await client.login(u.username, codes[0]!.code);
+    const signedIn = await client.post('/login', { username: u.username, password: codes[0]!.code }, { 'user-agent': FIREFOX_UA });
+    expect(signedIn.headers.get('location')).toBe('/mail');
     const first = await waitForMail(u.username, 1);
     expect(first).toHaveLength(1);
     expect(decoded(first[0]!.body)).toContain('Method: One-time code');
     expect(decoded(first[0]!.body)).toContain(`Client address: ${client.ip}`);
+    expect(decoded(first[0]!.body)).toContain('Client: Firefox 133 on Windows');
 
     // Two more uses in the same hour: no mail.
     await new WebClient(h).login(u.username, codes[1]!.code);
@@ -154,7 +157,7 @@ describe('login notices', () => {
 
   it('refuses a tampered, expired or used link with a page that says which; GET changes nothing', async () => {
     const u = await newUser('nlnk');
-    const { codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 2, label: 'Wallet list' });
+    const { codes } = await createOneTimeList(h.ctx, { userId: u.id, count: 3, label: 'Wallet list' });
     await new WebClient(h).login(u.username, codes[0]!.code);
     const [mail] = await waitForMail(u.username, 1);
     const mine = linkIn(mail!, 'mine');
@@ -193,18 +196,27 @@ describe('login notices', () => {
       h.ctx.clock = realClock;
     }
 
-    // "This was me" once; then both links are used up, and the login still works.
+    // "This was me" once: that link is used up, and the login still works.
     const ok = await visitor.post('/login-notice', { t: tokenOf(mine) });
     expect(ok.status).toBe(200);
     expect(text(await ok.text())).toContain('Noted: this use of “Wallet list” was you.');
+    const mineAgain = await visitor.post('/login-notice', { t: tokenOf(mine) });
+    expect(mineAgain.status).toBe(410);
+    expect(text(await mineAgain.text())).toContain('This notice was already answered');
+    await new WebClient(h).login(u.username, codes[1]!.code);
+    // Changing one's mind: "This wasn't me" still works once after "This was me", and revokes.
+    const revoked = await visitor.post('/login-notice', { t: tokenOf(revoke) });
+    expect(revoked.status).toBe(200);
+    expect(text(await revoked.text())).toContain('“Wallet list” is revoked');
     for (const again of [mine, revoke]) {
       const res = await visitor.post('/login-notice', { t: tokenOf(again) });
       expect(res.status).toBe(410);
       expect(text(await res.text())).toContain('This notice was already answered');
     }
-    await new WebClient(h).login(u.username, codes[1]!.code);
+    const afterRevoke = await new WebClient(h).post('/login', { username: u.username, password: codes[2]!.code });
+    expect(afterRevoke.status).toBe(401);
     const answered = await listAuditEvents(h.ctx.db, { userId: u.id, events: ['login.notice-answered'] });
-    expect(answered.map((e) => e.details.answer)).toEqual(['mine']);
+    expect(answered.map((e) => e.details.answer).sort()).toEqual(['mine', 'revoke']);
   });
 
   it('sends nothing when the default address is not verified', async () => {

@@ -121,7 +121,7 @@ export function createLoginNoticeRoutes() {
         {n.answer === 'revoke' ? (
           <Notice kind="ok">“{n.label}” is revoked and its sessions were ended. If someone else knew your main password too, change it now.</Notice>
         ) : (
-          <Notice kind="ok">Noted: this use of “{n.label}” was you.</Notice>
+          <Notice kind="ok">Noted: this use of “{n.label}” was you. If you change your mind, the “This wasn't me” link in the same mail still works.</Notice>
         )}
         <p>
           <a href="/login">Log in to Postern</a>
