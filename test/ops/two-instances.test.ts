@@ -191,6 +191,23 @@ describe('two instances behind haproxy on one PostgreSQL', { timeout: 120_000 },
     expect(res.headers.get('location')).toMatch(/^\/login/);
   });
 
+  it('a web session ended on A from Options → Security ("End") is dead on B', async () => {
+    const me = new Browser(a.web);
+    await me.login();
+    const elsewhere = new Browser(b.web);
+    await elsewhere.login();
+    expect((await elsewhere.request('/mail')).status).toBe(200);
+    const sessionId = decodeURIComponent(elsewhere.cookies.get('postern_session')!).split('.')[0]!;
+    const page = await (await me.request('/options/security')).text();
+    expect(page).toContain(`/options/security/sessions/${sessionId}/revoke`);
+    const token = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    expect((await me.request(`/options/security/sessions/${sessionId}/revoke`, { form: { _csrf: token } })).status).toBe(303);
+    const res = await elsewhere.request('/mail');
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/login/);
+    expect((await me.request('/mail')).status).toBe(200);
+  });
+
   it('an app password revoked through A ends the live IMAP session on B within a second, and B refuses it', async () => {
     const idler = await viaProxy(front.b, '127.0.0.9');
     expect(await idler.login(user.name, user.app)).toMatch(/^L1 OK/);
