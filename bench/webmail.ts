@@ -181,7 +181,8 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
   let t0 = performance.now();
   console.log(`filling ${USER}'s INBOX: ${MESSAGES} × ~${MESSAGE_BYTES} B (populate.py), and a ${BIG_BYTES >> 20} MiB attachment in Big…`);
   execFileSync('python3', [path.join(PEERS, 'populate.py'), '127.0.0.1', String(storePort), USER, String(MESSAGES), String(MESSAGE_BYTES)], { stdio: 'inherit' });
-  const store = () => new ImapFlow({ host: '127.0.0.1', port: storePort, secure: false, auth: { user: `${USER}*gw`, pass: 'gwsecret' }, logger: false });
+  // The floor's connection is set up as Postern's own store client is (src/upstream/store-client.ts: no COMPRESS).
+  const store = () => new ImapFlow({ host: '127.0.0.1', port: storePort, secure: false, auth: { user: `${USER}*gw`, pass: 'gwsecret' }, logger: false, disableCompression: true });
   const filler = store();
   await filler.connect();
   await filler.mailboxCreate('Big');

@@ -19,6 +19,9 @@ export function storeClient(ctx: AppContext, store: StoreIdentity, component: st
     auth: { user: store.authcid, pass: store.password, authzid: store.authzid },
     logger: false,
     connectionTimeout: CONNECT_TIMEOUT_MS,
+    // The store sits next to Postern (loopback or the same network): COMPRESS=DEFLATE would only spend
+    // CPU on both ends (profiled: zlib was ~0.7 ms of every webmail page against Dovecot).
+    disableCompression: true,
   });
   client.on('error', (err) => ctx.log.warn({ err, code: 'UPSTREAM_UNAVAILABLE', component }, 'upstream IMAP error'));
   // connect() is connect + login: timed for the upstream latency histogram.
