@@ -74,7 +74,7 @@ describe('Options → Security lists and ends live sessions on every instance', 
     const me = await browser(user);
     const page = await (await me.get('/options/security')).text();
     const visible = text(page);
-    expect(visible).toMatch(/<td>IMAP<\/td><td>Phone mail app <\/td><td>App password<\/td><td>127\.0\.0\.1<\/td>/);
+    expect(visible).toMatch(/<td[^>]*>IMAP<\/td><td[^>]*>Phone mail app <\/td><td[^>]*>App password<\/td><td[^>]*>127\.0\.0\.1<\/td>/);
     expect(visible).toContain('this browser');
     const action = endActionFor(page, /^End IMAP session of Phone mail app from 127\.0\.0\.1/);
     expect(action).toMatch(/^\/options\/security\/sessions\/live\/[A-Za-z0-9_-]+\/end$/);
@@ -95,7 +95,7 @@ describe('Options → Security lists and ends live sessions on every instance', 
     await live.ctx.liveSessions.flush();
     const after = text(await (await me.get('/options/security')).text());
     expect(after).not.toContain('Phone mail app');
-    expect(after).toMatch(/<td>IMAP<\/td><td>Main password <\/td>/);
+    expect(after).toMatch(/<td[^>]*>IMAP<\/td><td[^>]*>Main password <\/td>/);
     laptop.close();
   });
 
@@ -112,7 +112,7 @@ describe('Options → Security lists and ends live sessions on every instance', 
     const boss = await browser(admin);
     const adminPage = text(await (await boss.get('/options/security')).text());
     expect(adminPage).not.toContain('Phone mail app');
-    expect(adminPage).not.toContain('<td>IMAP</td>');
+    expect(adminPage).not.toMatch(/<td[^>]*>IMAP<\/td>/);
     expect(adminPage).not.toContain(liveId);
     const res = await boss.post(memberAction, { _csrf: await boss.csrf('/options/security') });
     expect(res.headers.get('location')).toBe('/options/security?ended=0');

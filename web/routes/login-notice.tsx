@@ -37,32 +37,32 @@ function UseFacts(p: { n: NoticeView }) {
   return (
     <table>
       <tr>
-        <th>Login</th>
+        <th scope="row">Login</th>
         <td>{p.n.label}</td>
       </tr>
       {u ? (
         <>
           <tr>
-            <th>Method</th>
+            <th scope="row">Method</th>
             <td>{u.method in METHOD_NAMES ? METHOD_NAMES[u.method as AuthMethod] : u.method}</td>
           </tr>
           <tr>
-            <th>Time</th>
+            <th scope="row">Time</th>
             <td>{formatTime(u.at)}</td>
           </tr>
           <tr>
-            <th>Client address</th>
+            <th scope="row">Client address</th>
             <td>{printable(u.ip, 'unknown')}</td>
           </tr>
           <tr>
-            <th>Client</th>
+            <th scope="row">Client</th>
             <td>{printable(u.client, 'unknown')}</td>
           </tr>
         </>
       ) : null}
       {p.n.uses > 1 ? (
         <tr>
-          <th>Uses in this notice</th>
+          <th scope="row">Uses in this notice</th>
           <td>{p.n.uses}</td>
         </tr>
       ) : null}

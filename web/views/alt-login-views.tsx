@@ -187,7 +187,7 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
       {p.ok ? <Notice kind="ok">{p.ok}</Notice> : null}
       {p.error ? <Notice kind="error">{p.error}</Notice> : null}
       {p.logins.length ? (
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">Kind</th>
@@ -206,15 +206,15 @@ export function AltLoginsPage(p: AltLoginsPageProps) {
               const until = p.openWindows?.get(l.id);
               return (
                 <tr>
-                  <td>{describeKind(l)}</td>
-                  <td>{l.label}</td>
-                  <td>{l.restricted ? <span class="tag warn">restricted</span> : 'no'}</td>
-                  <td>{l.services.join(', ')}</td>
-                  <td>
+                  <td data-label="Kind">{describeKind(l)}</td>
+                  <td data-label="Label">{l.label}</td>
+                  <td data-label="Restricted">{l.restricted ? <span class="tag warn">restricted</span> : 'no'}</td>
+                  <td data-label="Services">{l.services.join(', ')}</td>
+                  <td data-label="Last used">
                     <Time at={l.lastUsedAt} /> {l.useCount ? <span class="muted">({l.useCount}×)</span> : null}
                     {until ? <span class="tag">in use, valid until {formatClock(until)}</span> : null}
                   </td>
-                  <td>{l.kind === 'otp' ? `${l.remainingCodes} of ${l.totalCodes}` : '—'}</td>
+                  <td data-label="Codes left">{l.kind === 'otp' ? `${l.remainingCodes} of ${l.totalCodes}` : '—'}</td>
                   <td>
                     <PostButton
                       action={`/options/alt-logins/${l.id}/revoke`}

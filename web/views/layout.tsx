@@ -1,8 +1,10 @@
 /**
  * Page shells. `Page` is the logged-in frame: a top bar that always says who is logged in and how, the
  * restricted banner, the sidebar with the current place marked, and the content. `BarePage` is the
- * centered card of the login screens and error pages.
+ * centered card of the login screens and error pages. Both start with a doctype: without one the browser
+ * renders in quirks mode (box sizes and table fonts differ from the stylesheet's intent).
  */
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { AuthMethod } from '../../src/auth/types.js';
 import type { WebSession } from '../../src/auth/web-sessions.js';
@@ -27,6 +29,9 @@ export function describeSession(s: Pick<WebSession, 'method' | 'loginLabel'>): s
   const label = s.method !== 'main' && s.loginLabel ? ` (“${s.loginLabel}”)` : '';
   return `with ${METHOD_TEXT[s.method]}${label}`;
 }
+
+/** `<!DOCTYPE html>` is not an element, so JSX cannot write it; it goes in as raw text before `<html>`. */
+const DOCTYPE = raw('<!DOCTYPE html>');
 
 function Head(props: { title: string }) {
   return (
@@ -87,9 +92,14 @@ export interface PageProps {
 export function Page(props: PageProps) {
   const s = props.viewer.session;
   return (
-    <html lang="en">
+    <>
+      {DOCTYPE}
+      <html lang="en">
       <Head title={props.title} />
       <body>
+        <a class="skip-link" href="#main">
+          Skip to content
+        </a>
         <header class="topbar">
           <a class="brand" href="/mail">
             Postern
@@ -112,25 +122,31 @@ export function Page(props: PageProps) {
         ) : null}
         <div class="frame">
           <Sidebar viewer={props.viewer} path={props.path} />
-          <main id="main">{props.children}</main>
+          <main id="main" tabindex={-1}>
+            {props.children}
+          </main>
         </div>
       </body>
     </html>
+    </>
   );
 }
 
 export function BarePage(props: { title: string; children?: Child }) {
   return (
-    <html lang="en">
-      <Head title={props.title} />
-      <body>
-        <div class="bare">
-          <div class="card">
-            <div class="brand-line">Postern</div>
-            {props.children}
-          </div>
-        </div>
-      </body>
-    </html>
+    <>
+      {DOCTYPE}
+      <html lang="en">
+        <Head title={props.title} />
+        <body>
+          <main class="bare" id="main">
+            <div class="card">
+              <div class="brand-line">Postern</div>
+              {props.children}
+            </div>
+          </main>
+        </body>
+      </html>
+    </>
   );
 }

@@ -200,28 +200,38 @@ export function HistoryPage(p: {
       </p>
       <FilterForm action={path} members={p.members} filter={filter} kinds />
       {p.entries.length ? (
-        <table id="ledger">
+        <table id="ledger" class="stack">
           <thead>
             <tr>
-              <th>When</th>
-              <th>Type</th>
-              <th>Member</th>
-              <th class="num">Credits</th>
-              <th class="num">Balance</th>
-              <th>By / note</th>
+              <th scope="col">When</th>
+              <th scope="col">Type</th>
+              <th scope="col">Member</th>
+              <th scope="col" class="num">
+                Credits
+              </th>
+              <th scope="col" class="num">
+                Balance
+              </th>
+              <th scope="col">By / note</th>
             </tr>
           </thead>
           <tbody>
             {p.entries.map((e) => (
               <tr data-kind={e.kind}>
-                <td>
+                <td data-label="When">
                   <Time at={e.at} />
                 </td>
-                <td>{LEDGER_KIND_LABEL[e.kind]}</td>
-                <td class="who">{e.username ?? '—'}</td>
-                <td class={`num ${e.delta < 0 ? 'neg' : 'pos'}`}>{signed(e.delta)}</td>
-                <td class="num">{e.balanceAfter}</td>
-                <td class="muted">
+                <td data-label="Type">{LEDGER_KIND_LABEL[e.kind]}</td>
+                <td data-label="Member" class="who">
+                  {e.username ?? '—'}
+                </td>
+                <td data-label="Credits" class={`num ${e.delta < 0 ? 'neg' : 'pos'}`}>
+                  {signed(e.delta)}
+                </td>
+                <td data-label="Balance" class="num">
+                  {e.balanceAfter}
+                </td>
+                <td data-label="By / note" class="muted">
                   {e.actorUsername ? `by ${e.actorUsername}` : ''}
                   {e.actorUsername && e.reason ? ' · ' : ''}
                   {e.reason ?? ''}
@@ -277,8 +287,10 @@ export function UsagePage(p: { viewer: Viewer; group: Group; members: GroupMembe
         <table id="usage-totals">
           <thead>
             <tr>
-              <th>Member</th>
-              <th class="num">Credits used, last {p.days.length} days</th>
+              <th scope="col">Member</th>
+              <th scope="col" class="num">
+                Credits used, last {p.days.length} days
+              </th>
             </tr>
           </thead>
           <tbody>

@@ -29,13 +29,13 @@ export function MembersPage(p: MembersPageProps) {
       <StepUpNotice fresh={p.stepUpFresh} back={path} />
       {p.ok ? <Notice kind="ok">{p.ok}</Notice> : null}
       {p.error ? <Notice kind="error">{p.error}</Notice> : null}
-      <table id="members">
+      <table id="members" class="stack">
         <thead>
           <tr>
-            <th>Member</th>
-            <th>Role</th>
-            <th>Member since</th>
-            <th>Actions</th>
+            <th scope="col">Member</th>
+            <th scope="col">Role</th>
+            <th scope="col">Member since</th>
+            <th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody>
@@ -43,11 +43,11 @@ export function MembersPage(p: MembersPageProps) {
             const lastAdmin = m.isAdmin && adminCount === 1;
             return (
               <tr data-member={m.username}>
-                <td>
+                <td data-label="Member">
                   {m.username} {m.userId === me ? <span class="muted">(you)</span> : null}
                 </td>
-                <td>{m.isAdmin ? <span class="tag">administrator</span> : 'member'}</td>
-                <td>
+                <td data-label="Role">{m.isAdmin ? <span class="tag">administrator</span> : 'member'}</td>
+                <td data-label="Member since">
                   <Time at={m.addedAt} />
                 </td>
                 <td class="row-actions">
@@ -60,8 +60,15 @@ export function MembersPage(p: MembersPageProps) {
                         csrf={csrf}
                         fields={{ admin: m.isAdmin ? '0' : '1' }}
                         label={m.isAdmin ? 'Remove administrator' : 'Make administrator'}
+                        ariaLabel={m.isAdmin ? `Make ${m.username} an ordinary member` : `Make ${m.username} an administrator`}
                       />
-                      <PostButton action={`${path}/${m.userId}/remove`} csrf={csrf} label="Remove" variant="danger" />
+                      <PostButton
+                        action={`${path}/${m.userId}/remove`}
+                        csrf={csrf}
+                        label="Remove"
+                        variant="danger"
+                        ariaLabel={`Remove ${m.username} from the group`}
+                      />
                     </>
                   )}
                   {domains.length ? (
@@ -104,7 +111,7 @@ export function MembersPage(p: MembersPageProps) {
           <p class="muted">Someone who already has a Postern account and belongs to no other business or family.</p>
           <form method="post" action={`${path}/add`}>
             <CsrfField token={csrf} />
-            <Field label="Username" name="username" value={p.draft?.form === 'add' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
+            <Field id="add-username" label="Username" name="username" value={p.draft?.form === 'add' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
             <div class="actions">
               <button type="submit" class="button">
                 Add member
@@ -120,7 +127,7 @@ export function MembersPage(p: MembersPageProps) {
           </p>
           <form method="post" action={`${path}/create`}>
             <CsrfField token={csrf} />
-            <Field label="Username" name="username" value={p.draft?.form === 'create' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
+            <Field id="create-username" label="Username" name="username" value={p.draft?.form === 'create' ? p.draft.username : ''} required maxlength={64} autocomplete="off" />
             <Field
               label="Email address"
               name="email"

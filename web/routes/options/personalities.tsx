@@ -27,12 +27,25 @@ interface Draft {
   errors: Partial<Record<'name' | 'email' | 'mobile', string>>;
 }
 
-function PersonalityForm(p: { csrf: string; action: string; values: Draft['values']; errors: Draft['errors']; button: string }) {
+/**
+ * One personality's form. The page holds one per personality plus "Add a personality", so field ids carry
+ * `idPrefix` (a label must point at its own form's field) and the button may name its personality.
+ */
+function PersonalityForm(p: {
+  csrf: string;
+  action: string;
+  values: Draft['values'];
+  errors: Draft['errors'];
+  button: string;
+  buttonLabel?: string;
+  idPrefix: string;
+}) {
   return (
     <form method="post" action={p.action}>
       <CsrfField token={p.csrf} />
-      <Field label="Name" name="name" value={p.values.name} error={p.errors.name} maxlength={100} required />
+      <Field id={`${p.idPrefix}-name`} label="Name" name="name" value={p.values.name} error={p.errors.name} maxlength={100} required />
       <Field
+        id={`${p.idPrefix}-email`}
         label="Email address"
         name="email"
         type="email"
@@ -42,6 +55,7 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
         maxlength={254}
       />
       <Field
+        id={`${p.idPrefix}-mobile`}
         label="Mobile number"
         name="mobile"
         type="tel"
@@ -52,7 +66,7 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
         maxlength={32}
       />
       <div class="actions">
-        <button type="submit" class="button">
+        <button type="submit" class="button" aria-label={p.buttonLabel}>
           {p.button}
         </button>
       </div>
@@ -63,13 +77,19 @@ function PersonalityForm(p: { csrf: string; action: string; values: Draft['value
 /** Whether a personality's address may be used yet (src/accounts/addresses.ts): shown beside its name. */
 type AddressStatus = 'none' | 'verified' | 'waiting' | 'unconfirmed';
 
-function AddressState(p: { status: AddressStatus; id: number; csrf: string }) {
+function AddressState(p: { status: AddressStatus; id: number; address: string; csrf: string }) {
   if (p.status === 'none') return null;
   if (p.status === 'verified') return <span class="tag">verified</span>;
   return (
     <span>
       <span class="tag warn">{p.status === 'waiting' ? 'waiting for confirmation' : 'not confirmed'}</span>{' '}
-      <PostButton action={`/options/personalities/${p.id}/send-confirmation`} csrf={p.csrf} label="Send again" variant="secondary" />
+      <PostButton
+        action={`/options/personalities/${p.id}/send-confirmation`}
+        csrf={p.csrf}
+        label="Send again"
+        variant="secondary"
+        ariaLabel={`Send the confirmation mail for ${p.address} again`}
+      />
     </span>
   );
 }
@@ -107,13 +127,28 @@ function PersonalitiesPage(p: {
         <div class="card">
           <h2>
             {x.name} {x.isDefault ? <span class="tag">default</span> : null}{' '}
-            <AddressState status={p.status.get(x.id) ?? 'none'} id={x.id} csrf={csrf} />
+            <AddressState status={p.status.get(x.id) ?? 'none'} id={x.id} address={x.email} csrf={csrf} />
           </h2>
-          <PersonalityForm csrf={csrf} action={`/options/personalities/${x.id}`} values={valuesFor(x)} errors={errorsFor(x.id)} button="Save" />
+          <PersonalityForm csrf={csrf} action={`/options/personalities/${x.id}`} values={valuesFor(x)} errors={errorsFor(x.id)}
+            button="Save"
+            buttonLabel={`Save personality “${x.name}”`}
+            idPrefix={`p${x.id}`}
+          />
           {!x.isDefault ? (
             <div class="actions">
-              <PostButton action={`/options/personalities/${x.id}/default`} csrf={csrf} label="Make default" />
-              <PostButton action={`/options/personalities/${x.id}/delete`} csrf={csrf} label="Delete" variant="danger" />
+              <PostButton
+                action={`/options/personalities/${x.id}/default`}
+                csrf={csrf}
+                label="Make default"
+                ariaLabel={`Make “${x.name}” the default personality`}
+              />
+              <PostButton
+                action={`/options/personalities/${x.id}/delete`}
+                csrf={csrf}
+                label="Delete"
+                variant="danger"
+                ariaLabel={`Delete personality “${x.name}”`}
+              />
             </div>
           ) : null}
         </div>
@@ -126,6 +161,7 @@ function PersonalitiesPage(p: {
           values={p.draft?.target === 'new' ? p.draft.values : { name: '', email: '', mobile: '' }}
           errors={errorsFor('new')}
           button="Add personality"
+          idPrefix="new"
         />
       </div>
     </Page>

@@ -125,17 +125,19 @@ function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: Sessi
       <h2>Live sessions</h2>
       <p>Browsers signed in to Postern and mail programs connected through it (IMAP, SMTP), on every server.</p>
       {mayEnd ? null : <Notice kind="error">{END_REFUSAL.text}</Notice>}
-      <table>
+      <table class="stack">
         <thead>
           <tr>
-            <th>Service</th>
-            <th>Login</th>
-            <th>Method</th>
-            <th>Address</th>
-            <th>Client</th>
-            <th>Started</th>
-            <th>Last active</th>
-            <th></th>
+            <th scope="col">Service</th>
+            <th scope="col">Login</th>
+            <th scope="col">Method</th>
+            <th scope="col">Address</th>
+            <th scope="col">Client</th>
+            <th scope="col">Started</th>
+            <th scope="col">Last active</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -143,19 +145,19 @@ function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: Sessi
             const mine = r.kind === 'web' && r.id === me.id;
             return (
               <tr>
-                <td>{r.service}</td>
-                <td>
+                <td data-label="Service">{r.service}</td>
+                <td data-label="Login">
                   {r.login} {r.restricted ? <span class="tag warn">restricted</span> : null}
                 </td>
-                <td>{r.method}</td>
-                <td>{r.address}</td>
-                <td>
+                <td data-label="Method">{r.method}</td>
+                <td data-label="Address">{r.address}</td>
+                <td data-label="Client">
                   {r.client} {mine ? <span class="tag">this browser</span> : null}
                 </td>
-                <td>
+                <td data-label="Started">
                   <Time at={r.startedAt} />
                 </td>
-                <td>
+                <td data-label="Last active">
                   <Time at={r.lastActiveAt} />
                 </td>
                 <td>
@@ -185,28 +187,28 @@ function SecurityPage(p: { viewer: Viewer; logins: AuditEvent[]; sessions: Sessi
       <NoticeSettings viewer={p.viewer} kinds={p.kinds} address={p.address} />
 
       <h2>Recent logins</h2>
-      <table>
+      <table class="stack">
         <thead>
           <tr>
-            <th>Time</th>
-            <th>IP address</th>
-            <th>Method</th>
-            <th>Service</th>
-            <th>Restricted</th>
-            <th>Result</th>
+            <th scope="col">Time</th>
+            <th scope="col">IP address</th>
+            <th scope="col">Method</th>
+            <th scope="col">Service</th>
+            <th scope="col">Restricted</th>
+            <th scope="col">Result</th>
           </tr>
         </thead>
         <tbody>
           {p.logins.map((e) => (
             <tr>
-              <td>
+              <td data-label="Time">
                 <Time at={e.at} />
               </td>
-              <td>{e.ip ?? '—'}</td>
-              <td>{methodName(e.details.method)}</td>
-              <td>{e.service ?? '—'}</td>
-              <td>{e.details.restricted === true ? 'yes' : e.event === 'login.succeeded' ? 'no' : '—'}</td>
-              <td>{e.event === 'login.succeeded' ? 'Succeeded' : <span class="tag warn">Failed</span>}</td>
+              <td data-label="IP address">{e.ip ?? '—'}</td>
+              <td data-label="Method">{methodName(e.details.method)}</td>
+              <td data-label="Service">{e.service ?? '—'}</td>
+              <td data-label="Restricted">{e.details.restricted === true ? 'yes' : e.event === 'login.succeeded' ? 'no' : '—'}</td>
+              <td data-label="Result">{e.event === 'login.succeeded' ? 'Succeeded' : <span class="tag warn">Failed</span>}</td>
             </tr>
           ))}
         </tbody>
