@@ -50,6 +50,17 @@ async function logInAndConfirm(page: Page) {
   await expect.poll(() => page.url()).toBe(`${b.server.url}/manage/${acme.id}/preferences`);
 }
 
+/** A fresh kiosk, logged in as ADA with the password confirmed; the context is closed whatever happens. */
+async function asAda(run: (page: Page) => Promise<void>): Promise<void> {
+  const { context, page } = await b.kiosk();
+  try {
+    await logInAndConfirm(page);
+    await run(page);
+  } finally {
+    await context.close();
+  }
+}
+
 const pages = () => [
   '/options',
   '/options/alt-logins',
@@ -132,10 +143,8 @@ describe('Options and Manage at a kiosk: standards mode, 200% zoom, skip link, a
     });
   }
 
-  it('Tab first reaches "Skip to content", which moves focus past the top bar and sidebar to the page', async () => {
-    const { context, page } = await b.kiosk();
-    try {
-      await logInAndConfirm(page);
+  it('Tab first reaches "Skip to content", which moves focus past the top bar and sidebar to the page', () =>
+    asAda(async (page) => {
       await page.goto(`${b.server.url}/options/alt-logins`);
       await page.keyboard.press('Tab');
       const first = page.locator(':focus');
@@ -143,21 +152,13 @@ describe('Options and Manage at a kiosk: standards mode, 200% zoom, skip link, a
       expect(await first.isVisible()).toBe(true);
       await page.keyboard.press('Enter');
       await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 
-  it('every row button names what it acts on, so a screen reader list of buttons is not "Revoke, Revoke, Revoke"', async () => {
-    const { context, page } = await b.kiosk();
-    try {
-      await logInAndConfirm(page);
+  it('every row button names what it acts on, so a screen reader list of buttons is not "Revoke, Revoke, Revoke"', () =>
+    asAda(async (page) => {
       const names = async (path: string) => {
         await page.goto(`${b.server.url}${path}`);
-        const all = await page.getByRole('button').evaluateAll((els: PageElement[]) =>
-          els.map((el) => (el.getAttribute('aria-label') ?? el.textContent ?? '').trim()),
-        );
-        return all;
+        return page.getByRole('button').evaluateAll((els: PageElement[]) => els.map((el) => (el.getAttribute('aria-label') ?? el.textContent ?? '').trim()));
       };
       const altLogins = await names('/options/alt-logins');
       expect(altLogins).toContain('Revoke Alternate password “Hotel lobby kiosk, Lisbon, third floor”');
@@ -172,8 +173,5 @@ describe('Options and Manage at a kiosk: standards mode, 200% zoom, skip link, a
         const bare = list.filter((n) => ['Delete', 'Remove', 'Revoke', 'End', 'Make default', 'Make administrator'].includes(n));
         expect(bare).toEqual([]);
       }
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 });

@@ -95,39 +95,39 @@ export function Page(props: PageProps) {
     <>
       {DOCTYPE}
       <html lang="en">
-      <Head title={props.title} />
-      <body>
-        <a class="skip-link" href="#main">
-          Skip to content
-        </a>
-        <header class="topbar">
-          <a class="brand" href="/mail">
-            Postern
+        <Head title={props.title} />
+        <body>
+          <a class="skip-link" href="#main">
+            Skip to content
           </a>
-          <div class="whoami">
-            Signed in as <strong>{s.username}</strong> {describeSession(s)}
-            {s.restricted ? <span> · restricted</span> : null}
+          <header class="topbar">
+            <a class="brand" href="/mail">
+              Postern
+            </a>
+            <div class="whoami">
+              Signed in as <strong>{s.username}</strong> {describeSession(s)}
+              {s.restricted ? <span> · restricted</span> : null}
+            </div>
+            <form method="post" action="/logout">
+              <CsrfField token={s.csrfToken} />
+              <button type="submit" class="button">
+                Sign out
+              </button>
+            </form>
+          </header>
+          {s.restricted ? (
+            <div class="banner banner-restricted" role="alert">
+              {RESTRICTED_BANNER}
+            </div>
+          ) : null}
+          <div class="frame">
+            <Sidebar viewer={props.viewer} path={props.path} />
+            <main id="main" tabindex={-1}>
+              {props.children}
+            </main>
           </div>
-          <form method="post" action="/logout">
-            <CsrfField token={s.csrfToken} />
-            <button type="submit" class="button">
-              Sign out
-            </button>
-          </form>
-        </header>
-        {s.restricted ? (
-          <div class="banner banner-restricted" role="alert">
-            {RESTRICTED_BANNER}
-          </div>
-        ) : null}
-        <div class="frame">
-          <Sidebar viewer={props.viewer} path={props.path} />
-          <main id="main" tabindex={-1}>
-            {props.children}
-          </main>
-        </div>
-      </body>
-    </html>
+        </body>
+      </html>
     </>
   );
 }

@@ -129,7 +129,11 @@ function PersonalitiesPage(p: {
             {x.name} {x.isDefault ? <span class="tag">default</span> : null}{' '}
             <AddressState status={p.status.get(x.id) ?? 'none'} id={x.id} address={x.email} csrf={csrf} />
           </h2>
-          <PersonalityForm csrf={csrf} action={`/options/personalities/${x.id}`} values={valuesFor(x)} errors={errorsFor(x.id)}
+          <PersonalityForm
+            csrf={csrf}
+            action={`/options/personalities/${x.id}`}
+            values={valuesFor(x)}
+            errors={errorsFor(x.id)}
             button="Save"
             buttonLabel={`Save personality “${x.name}”`}
             idPrefix={`p${x.id}`}
