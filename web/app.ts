@@ -6,12 +6,12 @@
  * its own guards (session, per-session CSRF token, options access, step-up).
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { AppContext } from '../src/context.js';
 import { clientIpOf } from './client-ip.js';
 import { cookiePolicy } from './cookies.js';
 import type { WebEnv, WebOptions } from './env.js';
 import { notFound, onError } from './errors.js';
+import { limitBodies } from './middleware/body-limit.js';
 import { originGuard } from './middleware/origin-guard.js';
 import { securityHeaders } from './middleware/security.js';
 import { requireChosenPassword } from './middleware/first-password.js';
@@ -50,13 +50,12 @@ export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
   });
   app.use('*', requestMetrics());
   app.use('*', securityHeaders());
-  const tooLarge = async (c: Parameters<typeof refuse>[0]): Promise<never> => {
-    throw await refuse(c, 413, 'body-too-large');
-  };
-  const smallBodies = bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: (c) => tooLarge(c as Parameters<typeof refuse>[0]) });
   // Compose uploads attachments: up to a whole message (the route gives the readable error below that).
-  const messageBodies = bodyLimit({ maxSize: ctx.config.MAX_MESSAGE_SIZE + 1024 * 1024, onError: (c) => tooLarge(c as Parameters<typeof refuse>[0]) });
-  app.use('*', (c, next) => (c.req.path === '/mail/compose' ? messageBodies(c, next) : smallBodies(c, next)));
+  const composeMax = ctx.config.MAX_MESSAGE_SIZE + 1024 * 1024;
+  const bodyMax = (path: string) => (path === '/mail/compose' ? composeMax : MAX_REQUEST_BODY_BYTES);
+  app.use('*', limitBodies(bodyMax, async (c) => {
+    throw await refuse(c, 413, 'body-too-large');
+  }));
   app.route('/', createHealthRoutes(ctx));
   // Only with a token: the public web never exposes metrics by default.
   if (ctx.config.METRICS_TOKEN) app.route('/', createMetricsRoutes({ token: ctx.config.METRICS_TOKEN }));
