@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { ImapFlow, SearchObject } from 'imapflow';
 import { PosternError } from '../../src/errors.js';
-import type { Folder } from './folders.js';
+import { listFolders, type Folder } from './folders.js';
 import { PAGE_SIZE, summarize, SUMMARY_QUERY, type MessageSummary } from './message-list.js';
 import { inFolder } from './open-folder.js';
 
@@ -88,25 +88,77 @@ export async function fetchHits(client: ImapFlow, hits: SearchHit[], page: numbe
   return slice.map((h) => found.get(`${h.folder}\n${h.uid}`)).filter((m): m is SummaryInFolder => Boolean(m));
 }
 
+/** One page of a search's results, with the folder list the page shows beside it. */
+export interface SearchResults {
+  folders: Folder[];
+  hits: SearchHit[];
+  capped: boolean;
+  page: number;
+  pages: number;
+  messages: SummaryInFolder[];
+}
+
+/** Lists the folders, searches, and fetches page `requested` (clamped to the pages there are). */
+export async function searchResults(client: ImapFlow, terms: SearchTerms, requested: number): Promise<SearchResults> {
+  const folders = await listFolders(client);
+  const { hits, capped } = await runSearch(client, folders, terms);
+  const pages = Math.max(1, Math.ceil(hits.length / PAGE_SIZE));
+  const page = Math.min(requested, pages);
+  return { folders, hits, capped, page, pages, messages: await fetchHits(client, hits, page) };
+}
+
+/**
+ * How long a search started by the form post waits for the results page it redirected to. The browser
+ * follows a 303 at once; a results page asked for later (a reload, the back button, page 2) searches
+ * again, so it shows the folder as it is then.
+ */
+const EARLY_RESULTS_MS = 10_000;
+
+interface SavedSearch {
+  sessionId: string;
+  terms: SearchTerms;
+  at: number;
+  /** Page 1, searched on the store while the browser follows the redirect; taken once. */
+  early?: Promise<SearchResults | null>;
+}
+
 /** Searches kept server-side, keyed by an opaque id and bound to the web session that made them. */
 export function createSavedSearches() {
-  const saved = new Map<string, { sessionId: string; terms: SearchTerms; at: number }>();
+  const saved = new Map<string, SavedSearch>();
   const prune = () => {
     const now = Date.now();
-    for (const [id, s] of saved) if (now - s.at > SAVED_SEARCH_MS) saved.delete(id);
+    for (const [id, s] of saved) {
+      if (now - s.at > SAVED_SEARCH_MS) saved.delete(id);
+      else if (s.early && now - s.at > EARLY_RESULTS_MS) delete s.early;
+    }
+  };
+  const mineLive = (sessionId: string, id: string) => {
+    const s = saved.get(id);
+    return s && s.sessionId === sessionId && Date.now() - s.at <= SAVED_SEARCH_MS ? s : null;
   };
   return {
-    save(sessionId: string, terms: SearchTerms): string {
+    /**
+     * Keeps the terms under a new id. `early` (optional) starts page 1 now, so the store searches while
+     * the browser follows the redirect; a failure there is not kept (the results page searches again).
+     */
+    save(sessionId: string, terms: SearchTerms, early?: () => Promise<SearchResults>): string {
       prune();
       const mine = [...saved].filter(([, s]) => s.sessionId === sessionId);
       if (mine.length >= MAX_SAVED_PER_SESSION) saved.delete(mine[0]![0]);
       const id = crypto.randomBytes(16).toString('base64url');
-      saved.set(id, { sessionId, terms, at: Date.now() });
+      saved.set(id, { sessionId, terms, at: Date.now(), early: early?.().catch(() => null) });
       return id;
     },
     get(sessionId: string, id: string): SearchTerms | null {
-      const s = saved.get(id);
-      return s && s.sessionId === sessionId && Date.now() - s.at <= SAVED_SEARCH_MS ? s.terms : null;
+      return mineLive(sessionId, id)?.terms ?? null;
+    },
+    /** Page 1 as started by `save`, once and only while fresh; null when there is none (search again). */
+    async takeEarly(sessionId: string, id: string): Promise<SearchResults | null> {
+      const s = mineLive(sessionId, id);
+      const early = s?.early;
+      if (!s || !early) return null;
+      delete s.early;
+      return Date.now() - s.at <= EARLY_RESULTS_MS ? early : null;
     },
   };
 }

@@ -65,6 +65,21 @@ describe('Search', () => {
     expect(html).toContain('value="kept words"');
   });
 
+  it('searches again when the results page is shown again: mail that arrived since is in it', async () => {
+    const location = (await search({ subject: 'Arrived-later', folder: 'INBOX' })).headers.get('location')!;
+    // The first showing is the search the post started on the store while the browser followed the redirect.
+    expect(text(await (await c.get(location)).text())).toContain('0 messages found');
+    const store = await storeClient(h.mailbox);
+    try {
+      await store.append('INBOX', 'From: dan@example.test\r\nSubject: Arrived-later\r\n\r\nnew\r\n');
+    } finally {
+      await store.logout();
+    }
+    const again = text(await (await c.get(location)).text());
+    expect(again).toContain('1 message found');
+    expect(again).toContain('Arrived-later');
+  });
+
   it('does not show one session’s search to another', async () => {
     const location = (await search({ subject: 'Invoice', folder: '' })).headers.get('location')!;
     const other = await h.full();

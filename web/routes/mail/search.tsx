@@ -6,8 +6,7 @@ import { Hono, type Context } from 'hono';
 import type { WebEnv } from '../../env.js';
 import { isPosternError } from '../../../src/errors.js';
 import { listFolders } from '../../mail/folders.js';
-import { PAGE_SIZE } from '../../mail/message-list.js';
-import { createSavedSearches, fetchHits, runSearch, validateTerms, type SearchTerms } from '../../mail/search.js';
+import { createSavedSearches, searchResults, validateTerms, type SearchTerms } from '../../mail/search.js';
 import type { StorePool } from '../../mail/store-pool.js';
 import { field, readForm, viewerOf, type Form } from '../../middleware/session.js';
 import { MessageTable, Pager } from '../../views/mail-list.js';
@@ -57,7 +56,9 @@ export function createSearchRoutes(pool: StorePool) {
       if (isPosternError(e, 'INVALID_INPUT')) return formPage(c, terms, e.userMessage, 400);
       throw e;
     }
-    return c.redirect(resultsHref(saved.save(viewerOf(c).session.id, terms)), 303);
+    // The store starts searching now, while the browser follows the redirect to the results page.
+    const id = saved.save(viewerOf(c).session.id, terms, () => withStore(c, pool, (client) => searchResults(client, terms, 1)));
+    return c.redirect(resultsHref(id), 303);
   });
 
   app.get('/search/results', async (c) => {
@@ -66,13 +67,8 @@ export function createSearchRoutes(pool: StorePool) {
     const terms = saved.get(viewer.session.id, id);
     if (!terms) return c.redirect('/mail/search', 303);
     const requested = positiveInt(c.req.query('page'), 1);
-    const { folders, hits, capped, messages, page, pages } = await withStore(c, pool, async (client) => {
-      const folders = await listFolders(client);
-      const { hits, capped } = await runSearch(client, folders, terms);
-      const pages = Math.max(1, Math.ceil(hits.length / PAGE_SIZE));
-      const page = Math.min(requested, pages);
-      return { folders, hits, capped, pages, page, messages: await fetchHits(client, hits, page) };
-    });
+    const early = requested === 1 ? await saved.takeEarly(viewer.session.id, id) : null;
+    const { folders, hits, capped, messages, page, pages } = early ?? (await withStore(c, pool, (client) => searchResults(client, terms, requested)));
     const single = terms.folder;
     const canDelete = !refusalFor(c, { kind: 'expunge' });
     const canMove = !refusalFor(c, { kind: 'move-out' });
