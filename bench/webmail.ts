@@ -12,10 +12,14 @@
  * Then a 50 MB attachment download (web RSS growth) and 200 signed-in sessions each holding a store
  * connection (web RSS growth per session).
  *
- * Environment: BENCH_MESSAGES (10000), BENCH_N (30 samples a measurement), BENCH_SESSIONS (200),
+ * Environment: BENCH_MESSAGES (10000), BENCH_N (30 samples a measurement), BENCH_WARM (50 untimed rounds
+ * before each), BENCH_SESSIONS (200),
  * BENCH_ONLY (comma-separated subset of: postern,floor,roundcube,big,sessions), BENCH_PG (a PostgreSQL
  * server URL, e.g. postgres://postgres@127.0.0.1:5432/postgres: Postern runs on a database the bench
- * creates there and drops afterwards; without it, on PGlite in the work folder).
+ * creates there and drops afterwards; without it, on PGlite in the work folder), BENCH_NODE_ARGS (extra
+ * node flags for `postern serve`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_PROBE=1 (times,
+ * before the table's rows, two requests that isolate Postern's own cost: HTTP alone, and the search
+ * form, which adds the web session, one LIST and a page).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,18 +31,24 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { findSpecialFolder, listFolders } from '../web/mail/folders.js';
 import { listPage } from '../web/mail/message-list.js';
 import { openMessage } from '../web/mail/message-read.js';
-import { fetchHits, runSearch, type SearchTerms } from '../web/mail/search.js';
+import { searchResults, type SearchTerms } from '../web/mail/search.js';
 import { freePort } from './lib/pass-through.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 const MESSAGE_BYTES = 5000;
 const N = Number(process.env.BENCH_N ?? 30);
-const WARM = 3;
+/**
+ * Untimed rounds before each measurement. A web server answers its millionth request, not its first: 50
+ * rounds let V8 compile the hot paths (Postern's and the floor's alike) instead of timing the compiler;
+ * Roundcube gets the same rounds (bench-webmail.py --warm).
+ */
+const WARM = Number(process.env.BENCH_WARM ?? 50);
 const DEEP_PAGE = 100;
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
 const BIG_BYTES = 50 * 1024 * 1024;
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'postern,floor,roundcube,big,sessions').split(','));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const PROBE = process.env.BENCH_PROBE === '1';
 const PEERS = path.resolve(import.meta.dirname, '../../shared/peers');
 const bin = path.resolve(import.meta.dirname, '../bin/postern.js');
 const USER = 'alice';
@@ -252,6 +262,17 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
   if (ONLY.has('postern')) {
     t0 = performance.now();
     const { b, csrf } = await posternLogin(base, webPassword);
+    if (PROBE) {
+      // Where Postern's own time per request goes: HTTP alone, then with the web session, a store call and a page.
+      const probes: Array<[string, () => Promise<unknown>]> = [
+        ['GET /healthz (HTTP and the middleware, no session)', () => b.get('/healthz')],
+        ['GET /mail/search (session, folder list, page)', () => b.get('/mail/search')],
+      ];
+      for (const [what, fn] of probes) {
+        const t = await timed(fn);
+        console.log(`  probe: ${what}: ${t.p50.toFixed(2)} / ${t.p95.toFixed(2)} ms`);
+      }
+    }
     rows[0]!.postern = await timed(() => b.get('/mail?folder=INBOX'));
     rows[1]!.postern = await timed(() => b.get(`/mail?folder=INBOX&page=${DEEP_PAGE}`));
     rows[2]!.postern = await timed(() => b.get(`/mail/message?folder=INBOX&uid=${uid}`));
@@ -270,9 +291,7 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
     rows[1]!.floor = await timed(async () => (await listFolders(c), await listPage(c, 'INBOX', DEEP_PAGE, false)));
     rows[2]!.floor = await timed(async () => (await openMessage(c, 'INBOX', uid, { markSeen: true }), await listFolders(c), await findSpecialFolder(c, '\\Trash')));
     rows[3]!.floor = await timed(async () => {
-      const folders = await listFolders(c);
-      const { hits } = await runSearch(c, folders, terms);
-      if ((await fetchHits(c, hits, 1)).length !== 1) throw new Error('floor search did not find the message');
+      if ((await searchResults(c, terms, 1)).messages.length !== 1) throw new Error('floor search did not find the message');
     });
     await c.logout();
   }
@@ -283,7 +302,7 @@ async function run(work: string, storePort: number, dovecotDir: string, rcDir: s
     execFileSync('bash', [path.join(PEERS, 'roundcube-up.sh'), rcDir, String(rcPort), String(storePort)], { stdio: 'inherit' });
     const rcBase = `http://127.0.0.1:${rcPort}/`;
     const fpmPid = fs.readFileSync(path.join(rcDir, 'php-fpm.pid'), 'utf8').trim();
-    const py = execFileSync('python3', [path.join(PEERS, 'bench-webmail.py'), 'roundcube', rcBase, USER, STORE_PASSWORD, '--n', String(N), '--deep-page', String(DEEP_PAGE), '--rss-pid', fpmPid], { encoding: 'utf8' });
+    const py = execFileSync('python3', [path.join(PEERS, 'bench-webmail.py'), 'roundcube', rcBase, USER, STORE_PASSWORD, '--n', String(N), '--warm', String(WARM), '--deep-page', String(DEEP_PAGE), '--rss-pid', fpmPid], { encoding: 'utf8' });
     rcJson = JSON.parse(py.trim().split('\n').pop()!) as Record<string, number>;
     rows[0]!.roundcube = { p50: rcJson.list_p50_ms!, p95: rcJson.list_p95_ms! };
     rows[1]!.roundcube = { p50: rcJson.deep_list_p50_ms!, p95: rcJson.deep_list_p95_ms! };
