@@ -127,10 +127,7 @@ export function createSavedSearches() {
   const saved = new Map<string, SavedSearch>();
   const prune = () => {
     const now = Date.now();
-    for (const [id, s] of saved) {
-      if (now - s.at > SAVED_SEARCH_MS) saved.delete(id);
-      else if (s.early && now - s.at > EARLY_RESULTS_MS) delete s.early;
-    }
+    for (const [id, s] of saved) if (now - s.at > SAVED_SEARCH_MS) saved.delete(id);
   };
   const mineLive = (sessionId: string, id: string) => {
     const s = saved.get(id);
@@ -146,7 +143,13 @@ export function createSavedSearches() {
       const mine = [...saved].filter(([, s]) => s.sessionId === sessionId);
       if (mine.length >= MAX_SAVED_PER_SESSION) saved.delete(mine[0]![0]);
       const id = crypto.randomBytes(16).toString('base64url');
-      saved.set(id, { sessionId, terms, at: Date.now(), early: early?.().catch(() => null) });
+      const entry: SavedSearch = { sessionId, terms, at: Date.now() };
+      saved.set(id, entry);
+      if (early) {
+        entry.early = early().catch(() => null);
+        // Up to MAX_HITS hits held for a redirect that may never come: let them go when they go stale.
+        setTimeout(() => delete entry.early, EARLY_RESULTS_MS).unref();
+      }
       return id;
     },
     get(sessionId: string, id: string): SearchTerms | null {
