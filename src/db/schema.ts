@@ -252,6 +252,11 @@ export const auditEvents = pgTable(
   (t) => [index('audit_user_idx').on(t.userId, t.at), index('audit_group_idx').on(t.groupId, t.at)],
 );
 
+/**
+ * Read on every page view through `postern_web_session()` (drizzle/0009_web-session-lookup.sql), which
+ * returns these columns with the user's, login's and group's: a column the lookup needs is added to that
+ * function too, in a new migration (drizzle-kit does not see functions).
+ */
 export const webSessions = pgTable(
   'web_sessions',
   {
