@@ -61,9 +61,11 @@ describe('under a flood of junk logins', () => {
     expect((await authenticate(live.ctx, { username: owner.username, secret: owner.password, service: 'web', ip: '127.0.0.20' })).ok).toBe(true);
     const quiet = await timedLogin('127.0.0.22', owner.password);
     console.log(`owner login, no flood: ${Math.round(quiet)} ms`);
-    // When the known owner's attempt took its place in the queue: its account and address look-ups come
-    // first and wait behind the flood's on the database pool (longer on PostgreSQL than on PGlite).
-    let ownerAdmittedAt = Infinity;
+    // When the known owner's attempt took its place in the line (ticket.turn()). Before that it is admitted,
+    // looks up its account and address and reserves its attempt, each waiting behind the flood's on the
+    // database pool (longer on PostgreSQL than on PGlite); junk verifications that begin meanwhile are not
+    // ahead of it in the line, so they are not counted.
+    let ownerQueuedAt = Infinity;
     const starts: number[] = [];
     const hasher = live.ctx.hasher;
     const verify = hasher.verify.bind(hasher);
@@ -71,21 +73,28 @@ describe('under a flood of junk logins', () => {
     hasher.verify = (hash, password) => {
       const now = performance.now();
       starts.push(now);
-      if (password === owner.password && now >= ownerAdmittedAt) ownerStartedAt = Math.min(ownerStartedAt, now);
+      if (password === owner.password && now >= ownerQueuedAt) ownerStartedAt = Math.min(ownerStartedAt, now);
       return verify(hash, password);
     };
     const queue = getVerifyQueue(live.ctx);
     const admit = queue.admit.bind(queue);
     queue.admit = (ip, known) => {
-      if (ip === '127.0.0.20') ownerAdmittedAt = performance.now();
-      return admit(ip, known);
+      const ticket = admit(ip, known);
+      if (ip !== '127.0.0.20' || !ticket) return ticket;
+      return {
+        turn: () => {
+          ownerQueuedAt = Math.min(ownerQueuedAt, performance.now());
+          return ticket.turn();
+        },
+        done: () => ticket.done(),
+      };
     };
     // 150 junk logins at once from 10 addresses, half of them at the owner's account.
     const junk = await Promise.all(Array.from({ length: 150 }, (_, i) => RawClient.connect(live.port, { localAddress: `127.0.2.${(i % 10) + 1}` })));
     for (const [i, c] of junk.entries()) c.send(`J LOGIN ${i % 2 ? owner.username : `nobody${i}`} junk-${i}\r\n`);
     const [known, fresh] = await Promise.all([timedLogin('127.0.0.20', owner.password), loginRetrying('127.0.0.21', owner.password)]);
     // Junk verifications begun after the owner's attempt was queued and before its own began.
-    const begunAhead = starts.filter((t) => t >= ownerAdmittedAt && t < ownerStartedAt).length;
+    const begunAhead = starts.filter((t) => t >= ownerQueuedAt && t < ownerStartedAt).length;
     const busy = junk.filter((c) => /^J NO \[UNAVAILABLE\]/m.test(c.text)).length;
     console.log(
       `owner login during a 150-login flood: known address ${Math.round(known)} ms (${begunAhead} junk verifications begun ahead of it once it was queued); new address logged in after ${Math.round(fresh.ms)} ms ` +
