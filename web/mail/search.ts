@@ -155,13 +155,12 @@ export function createSavedSearches() {
     get(sessionId: string, id: string): SearchTerms | null {
       return mineLive(sessionId, id)?.terms ?? null;
     },
-    /** Page 1 as started by `save`, once and only while fresh; null when there is none (search again). */
+    /** Page 1 as started by `save`, once and only while fresh (the timer above drops it); else null: search again. */
     async takeEarly(sessionId: string, id: string): Promise<SearchResults | null> {
       const s = mineLive(sessionId, id);
-      const early = s?.early;
-      if (!s || !early) return null;
-      delete s.early;
-      return Date.now() - s.at <= EARLY_RESULTS_MS ? early : null;
+      const early = s?.early ?? null;
+      if (s) delete s.early;
+      return early;
     },
   };
 }
