@@ -18,6 +18,7 @@ import { requireChosenPassword } from './middleware/first-password.js';
 import { requestMetrics } from './middleware/request-metrics.js';
 import { loadSession } from './middleware/session.js';
 import { refuse } from './refusal.js';
+import { renderWithoutAsyncContext } from './render-mode.js';
 import { createChoosePasswordRoutes } from './routes/choose-password.js';
 import { createDemoPhoneRoutes } from './routes/demo-phone.js';
 import { isLoopbackHost } from '../src/config.js';
@@ -36,6 +37,7 @@ import { createStaticRoutes } from './static.js';
 export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
 export function createWebApp(ctx: AppContext, options: WebOptions = {}) {
+  renderWithoutAsyncContext();
   const policy = cookiePolicy(ctx.config);
   const app = new Hono<WebEnv>();
   app.onError(onError);
