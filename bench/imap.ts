@@ -82,6 +82,11 @@ async function main() {
   child.stdout.on('data', (d) => (out += d));
   while (!/imap\s+\S+:(\d+)/.test(out)) await sleep(100);
   const gatewayPort = Number(/imap\s+\S+:(\d+)/.exec(out)![1]);
+  // `postern serve` runs the web front in the same process, so measure the gateway as it runs once that
+  // front has served a page (what a page render leaves switched on for the whole process shows here).
+  const webPage = await fetch(`${/web\s+(http:\S+)/.exec(out)![1]}login`);
+  if (!webPage.ok) throw new Error(`the web front answered ${webPage.status}`);
+  await webPage.text();
   const viaGateway = async () => {
     const c = await RawImap.connect(gatewayPort);
     await c.login('bench', app.secret);
