@@ -8,6 +8,7 @@ import { config as loadedConfig, type Config } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
 import { warmDummyHash } from '../src/auth/dummy-verify.js';
 import { pruneThrottle } from '../src/auth/throttle.js';
+import { pruneSavedSearches } from '../web/mail/saved-searches.js';
 import type { CliCommand } from '../src/cli/command.js';
 import { formatDemoCredentials, seedDemo } from '../src/cli/demo.js';
 import { startDovecot, type DovecotInstance } from '../src/upstream/dev-dovecot.js';
@@ -132,10 +133,11 @@ export const serveCommand: CliCommand = {
   },
 };
 
-/** Forgets expired throttle counters every 10 minutes, so the table stays small. */
+/** Every 10 minutes: forgets expired throttle counters and stale webmail searches, so the tables stay small. */
 function startHousekeeping(ctx: AppContext): NodeJS.Timeout {
   const timer = setInterval(() => {
     pruneThrottle(ctx).catch((err: unknown) => ctx.log.warn({ err, code: 'HOUSEKEEPING_FAILED' }, 'pruning throttle counters failed'));
+    pruneSavedSearches(ctx.db).catch((err: unknown) => ctx.log.warn({ err, code: 'HOUSEKEEPING_FAILED' }, 'pruning saved searches failed'));
   }, 10 * 60_000);
   timer.unref();
   return timer;

@@ -283,6 +283,23 @@ export const webSessions = pgTable(
 );
 
 /**
+ * A webmail search's terms, kept server-side so that they never go in a URL (browser history on a kiosk
+ * outlives the session): the results page links to the opaque id. Bound to the web session that searched,
+ * gone with it, and pruned after 30 minutes (web/mail/saved-searches.ts). In the database rather than in
+ * process memory so that a results link works on whichever instance the balancer picks.
+ */
+export const webSavedSearches = pgTable(
+  'web_saved_searches',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id').notNull().references(() => webSessions.id, { onDelete: 'cascade' }),
+    terms: jsonb('terms').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('web_saved_searches_session_idx').on(t.sessionId, t.createdAt), index('web_saved_searches_created_idx').on(t.createdAt)],
+);
+
+/**
  * A change that waited for "confirm your password" (step-up): the form as sent, sealed with AES-256-GCM
  * under a key derived from SECRET_KEY (it may hold a typed password), bound to the web session that sent
  * it, run once after the confirmation and void after a few minutes.

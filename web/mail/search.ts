@@ -1,9 +1,8 @@
 /**
  * Search through IMAP SEARCH on the store (RFC 9051 §6.4.4), in one folder or in all of them. The terms
  * never travel in a URL (a kiosk's history outlives the session): the form is posted, the terms are kept
- * here under an opaque id bound to the web session, and result pages name only that id.
+ * under an opaque id bound to the web session (saved-searches.ts), and result pages name only that id.
  */
-import crypto from 'node:crypto';
 import type { ImapFlow, SearchObject } from 'imapflow';
 import { PosternError } from '../../src/errors.js';
 import { listFolders, type Folder } from './folders.js';
@@ -24,9 +23,6 @@ export interface SearchTerms {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** Kept searches per web session, and how long one lives. */
-const MAX_SAVED_PER_SESSION = 20;
-const SAVED_SEARCH_MS = 30 * 60_000;
 /** Hits kept from one search: past this the page says to narrow it. */
 export const MAX_HITS = 5000;
 
@@ -105,62 +101,4 @@ export async function searchResults(client: ImapFlow, terms: SearchTerms, reques
   const pages = Math.max(1, Math.ceil(hits.length / PAGE_SIZE));
   const page = Math.min(requested, pages);
   return { folders, hits, capped, page, pages, messages: await fetchHits(client, hits, page) };
-}
-
-/**
- * How long a search started by the form post waits for the results page it redirected to. The browser
- * follows a 303 at once; a results page asked for later (a reload, the back button, page 2) searches
- * again, so it shows the folder as it is then.
- */
-const EARLY_RESULTS_MS = 10_000;
-
-interface SavedSearch {
-  sessionId: string;
-  terms: SearchTerms;
-  at: number;
-  /** Page 1, searched on the store while the browser follows the redirect; taken once. */
-  early?: Promise<SearchResults | null>;
-}
-
-/** Searches kept server-side, keyed by an opaque id and bound to the web session that made them. */
-export function createSavedSearches() {
-  const saved = new Map<string, SavedSearch>();
-  const prune = () => {
-    const now = Date.now();
-    for (const [id, s] of saved) if (now - s.at > SAVED_SEARCH_MS) saved.delete(id);
-  };
-  const mineLive = (sessionId: string, id: string) => {
-    const s = saved.get(id);
-    return s && s.sessionId === sessionId && Date.now() - s.at <= SAVED_SEARCH_MS ? s : null;
-  };
-  return {
-    /**
-     * Keeps the terms under a new id. `early` (optional) starts page 1 now, so the store searches while
-     * the browser follows the redirect; a failure there is not kept (the results page searches again).
-     */
-    save(sessionId: string, terms: SearchTerms, early?: () => Promise<SearchResults>): string {
-      prune();
-      const mine = [...saved].filter(([, s]) => s.sessionId === sessionId);
-      if (mine.length >= MAX_SAVED_PER_SESSION) saved.delete(mine[0]![0]);
-      const id = crypto.randomBytes(16).toString('base64url');
-      const entry: SavedSearch = { sessionId, terms, at: Date.now() };
-      saved.set(id, entry);
-      if (early) {
-        entry.early = early().catch(() => null);
-        // Up to MAX_HITS hits held for a redirect that may never come: let them go when they go stale.
-        setTimeout(() => delete entry.early, EARLY_RESULTS_MS).unref();
-      }
-      return id;
-    },
-    get(sessionId: string, id: string): SearchTerms | null {
-      return mineLive(sessionId, id)?.terms ?? null;
-    },
-    /** Page 1 as started by `save`, once and only while fresh (the timer above drops it); else null: search again. */
-    async takeEarly(sessionId: string, id: string): Promise<SearchResults | null> {
-      const s = mineLive(sessionId, id);
-      const early = s?.early ?? null;
-      if (s) delete s.early;
-      return early;
-    },
-  };
 }

@@ -6,7 +6,8 @@ import { Hono, type Context } from 'hono';
 import type { WebEnv } from '../../env.js';
 import { isPosternError } from '../../../src/errors.js';
 import { listFolders } from '../../mail/folders.js';
-import { createSavedSearches, searchResults, validateTerms, type SearchTerms } from '../../mail/search.js';
+import { createSavedSearches } from '../../mail/saved-searches.js';
+import { searchResults, validateTerms, type SearchTerms } from '../../mail/search.js';
 import type { StorePool } from '../../mail/store-pool.js';
 import { field, readForm, viewerOf, type Form } from '../../middleware/session.js';
 import { MessageTable, Pager } from '../../views/mail-list.js';
@@ -57,14 +58,14 @@ export function createSearchRoutes(pool: StorePool) {
       throw e;
     }
     // The store starts searching now, while the browser follows the redirect to the results page.
-    const id = saved.save(viewerOf(c).session.id, terms, () => withStore(c, pool, (client) => searchResults(client, terms, 1)));
+    const id = await saved.save(c.get('ctx').db, viewerOf(c).session.id, terms, () => withStore(c, pool, (client) => searchResults(client, terms, 1)));
     return c.redirect(resultsHref(id), 303);
   });
 
   app.get('/search/results', async (c) => {
     const viewer = viewerOf(c);
     const id = (c.req.query('q') ?? '').slice(0, 64);
-    const terms = saved.get(viewer.session.id, id);
+    const terms = await saved.get(c.get('ctx').db, viewer.session.id, id);
     if (!terms) return c.redirect('/mail/search', 303);
     const requested = positiveInt(c.req.query('page'), 1);
     const early = requested === 1 ? await saved.takeEarly(viewer.session.id, id) : null;
